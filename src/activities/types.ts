@@ -1,0 +1,222 @@
+// The contract between the incident workflow and the integrations. The workflow imports this file
+// as types only; each integration file implements its part.
+import type { IncidentState } from '../workflows/contract';
+
+/** What every step activity is told besides its parameters. */
+export interface StepContext {
+  incidentId: string;
+  runbook: string;
+  stepId: string;
+  /** Workflow time at which this step began (ISO). Lets a retried restart see it already happened. */
+  stepStartedAt: string;
+  /** Report what would be done; change nothing. */
+  dryRun: boolean;
+}
+
+export interface StepInput<P> {
+  params: P;
+  ctx: StepContext;
+}
+
+/** Outputs of a dry-run mutating activity: what it would have done, observed read-only. */
+export interface DryRunReport {
+  dryRun: true;
+  wouldDo: string;
+  observed?: unknown;
+}
+
+export interface ContainerRef {
+  container: string;
+}
+
+export interface ContainerState {
+  exists: boolean;
+  id?: string;
+  name?: string;
+  image?: string;
+  status?: string;
+  running: boolean;
+  /** Docker health status when the container has a health check: healthy, unhealthy, starting. */
+  health?: string;
+  restartCount?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+}
+
+export interface RestartParams extends ContainerRef {
+  /** Seconds Docker waits for a clean stop before killing. */
+  stopTimeout?: number;
+}
+
+export interface RestartResult {
+  container: string;
+  /** False when a previous attempt already restarted it after the step began. */
+  restarted: boolean;
+  startedAt?: string;
+}
+
+export interface FailoverParams {
+  primary: string;
+  standby: string;
+  stopTimeout?: number;
+}
+
+export interface FailoverResult {
+  primary: ContainerState;
+  standby: ContainerState;
+}
+
+export interface WaitHealthyParams extends ContainerRef {
+  /** Optional HTTP URL to probe when the container has no health check. */
+  url?: string;
+  /** Milliseconds between observations. */
+  intervalMs?: number;
+}
+
+export interface WaitHealthyResult {
+  healthy: boolean;
+  observations: number;
+  last: ContainerState;
+}
+
+export interface HttpProbeParams {
+  url: string;
+  method?: string;
+  expectStatus?: number | number[];
+  bodyMatch?: string;
+  timeoutMs?: number;
+}
+
+export interface HttpProbeResult {
+  ok: boolean;
+  status?: number;
+  durationMs: number;
+  bodyMatched?: boolean;
+  error?: string;
+}
+
+export interface TcpProbeParams {
+  host: string;
+  port: number;
+  timeoutMs?: number;
+}
+
+export interface TcpProbeResult {
+  ok: boolean;
+  durationMs: number;
+  error?: string;
+}
+
+export interface PromQueryParams {
+  /** Prometheus base URL; defaults to the configured one. */
+  url?: string;
+  query: string;
+}
+
+export interface PromSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface PromQueryResult {
+  resultType: string;
+  samples: PromSample[];
+  /** First sample's value, or null when the result is empty: handy in conditions. */
+  value: number | null;
+}
+
+export interface ImpactParams {
+  url?: string;
+  /** PromQL returning one series per affected target (for example `up{job="api"} == 0`). */
+  query?: string;
+  /** PromQL returning one series per target in scope, for the share affected. */
+  totalQuery?: string;
+  /** Label naming the service in the series; defaults to `job`. */
+  serviceLabel?: string;
+}
+
+export interface ImpactResult {
+  affectedTargets: number;
+  totalTargets: number;
+  share: number;
+  services: string[];
+  summary: string;
+}
+
+export interface HttpCallParams {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  expectStatus?: number | number[];
+  timeoutMs?: number;
+}
+
+export interface HttpCallResult {
+  status: number;
+  body: unknown;
+}
+
+export interface NotifyParams {
+  channel: 'slack' | 'email';
+  /** Slack channel id/name or email addresses. */
+  to?: string | string[];
+  subject?: string;
+  text: string;
+}
+
+export interface NotifyResult {
+  channel: 'slack' | 'email';
+  /** Slack message ts or email Message-ID. */
+  id: string;
+  /** True when an earlier attempt had already delivered it. */
+  duplicateSuppressed?: boolean;
+}
+
+/** The Slack incident message, kept in place as the incident moves. */
+export interface IncidentMessageInput {
+  channel: string;
+  /** ts of the message once created; absent the first time. */
+  ts?: string;
+  state: IncidentState;
+  /** A step result to post into the message's thread. */
+  threadText?: string;
+}
+
+export interface IncidentMessageResult {
+  ts: string;
+}
+
+/** Activities by the name the worker registers them under. */
+export interface ReboundActivities {
+  containerInspect(input: StepInput<ContainerRef>): Promise<ContainerState>;
+  containerRestart(input: StepInput<RestartParams>): Promise<RestartResult | DryRunReport>;
+  containerStart(input: StepInput<ContainerRef>): Promise<ContainerState | DryRunReport>;
+  containerStop(input: StepInput<RestartParams>): Promise<ContainerState | DryRunReport>;
+  containerFailover(input: StepInput<FailoverParams>): Promise<FailoverResult | DryRunReport>;
+  containerWaitHealthy(input: StepInput<WaitHealthyParams>): Promise<WaitHealthyResult>;
+  probeHttp(input: StepInput<HttpProbeParams>): Promise<HttpProbeResult>;
+  probeTcp(input: StepInput<TcpProbeParams>): Promise<TcpProbeResult>;
+  prometheusQuery(input: StepInput<PromQueryParams>): Promise<PromQueryResult>;
+  impactAssess(input: StepInput<ImpactParams>): Promise<ImpactResult>;
+  httpCall(input: StepInput<HttpCallParams>): Promise<HttpCallResult | DryRunReport>;
+  notify(input: StepInput<NotifyParams>): Promise<NotifyResult>;
+  slackIncidentMessage(input: IncidentMessageInput): Promise<IncidentMessageResult>;
+}
+
+/** Which activity carries out each activity step type. */
+export const ACTIVITY_FOR_STEP = {
+  'container.inspect': 'containerInspect',
+  'container.restart': 'containerRestart',
+  'container.start': 'containerStart',
+  'container.stop': 'containerStop',
+  'container.failover': 'containerFailover',
+  'container.wait-healthy': 'containerWaitHealthy',
+  'probe.http': 'probeHttp',
+  'probe.tcp': 'probeTcp',
+  'prometheus.query': 'prometheusQuery',
+  'impact.assess': 'impactAssess',
+  'http.call': 'httpCall',
+  notify: 'notify',
+} as const satisfies Record<string, keyof ReboundActivities>;

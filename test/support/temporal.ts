@@ -1,0 +1,61 @@
+// The run's shared Temporal dev server (started by scripts/run-tests.ts), and workers bound to it.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
+
+export function temporalAddress(): string {
+  const address = process.env.REBOUND_TEST_TEMPORAL_ADDRESS;
+  if (!address) {
+    throw new Error(
+      'No Temporal server for this test: run the suite with `npm test` (it starts one), or set REBOUND_TEST_TEMPORAL_ADDRESS to a dev server.',
+    );
+  }
+  return address;
+}
+
+export function temporalCliPath(): string {
+  const cli = process.env.REBOUND_TEST_TEMPORAL_CLI;
+  if (!cli) throw new Error('REBOUND_TEST_TEMPORAL_CLI is not set: run the suite with `npm test`.');
+  return cli;
+}
+
+export async function testClient(): Promise<Client> {
+  const connection = await Connection.connect({ address: temporalAddress() });
+  return new Client({ connection, namespace: 'default' });
+}
+
+/** A task queue no other test uses. */
+export function uniqueTaskQueue(prefix = 'test'): string {
+  return `${prefix}-${randomUUID()}`;
+}
+
+let bundle: Promise<{ code: string }> | undefined;
+
+/** The real workflow bundle, built once per test process. */
+export function workflowBundle(): Promise<{ code: string }> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'),
+    logger: { log: () => {}, trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+  });
+  return bundle;
+}
+
+/** Runs fn while a worker with the real workflows and the given activities polls taskQueue. */
+export async function withWorker<T>(
+  options: Pick<WorkerOptions, 'activities'> & Partial<WorkerOptions> & { taskQueue: string },
+  fn: (worker: Worker) => Promise<T>,
+): Promise<T> {
+  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: 'default',
+      workflowBundle: await workflowBundle(),
+      ...options,
+    });
+    return await worker.runUntil(() => fn(worker));
+  } finally {
+    await connection.close();
+  }
+}
