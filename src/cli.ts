@@ -1,0 +1,15 @@
+// The `rebound` command. Each group of subcommands lives in src/commands/ and registers itself here.
+import { Command } from 'commander';
+import { registerDevCommands } from './commands/dev';
+
+const program = new Command('rebound')
+  .description('Durable recovery runbooks for Prometheus Alertmanager alerts, on Temporal')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerDevCommands(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`rebound: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 2;
+});
