@@ -19,11 +19,18 @@ export default tseslint.config(
       globals: { ...globals.node },
     },
     rules: {
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        // node:test's describe/it return promises the runner itself awaits.
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }] },
+      ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { prefer: 'type-imports', fixStyle: 'inline-type-imports' },
+      ],
     },
   },
   {
@@ -33,7 +40,10 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflow code must be deterministic: no Node built-ins.',
+          })),
           patterns: [
             {
               group: ['**/activities', '**/activities/*', '!**/activities/types'],
@@ -45,8 +55,17 @@ export default tseslint.config(
       ],
       'no-restricted-properties': [
         'error',
-        { object: 'Date', property: 'now', message: 'Use workflow time (Date in the sandbox is replay-safe) via Temporal APIs, not Date.now().' },
-        { object: 'Math', property: 'random', message: 'Use uuid4() / Temporal random from @temporalio/workflow.' },
+        {
+          object: 'Date',
+          property: 'now',
+          message:
+            'Use workflow time (Date in the sandbox is replay-safe) via Temporal APIs, not Date.now().',
+        },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Use uuid4() / Temporal random from @temporalio/workflow.',
+        },
       ],
       'no-restricted-globals': [
         'error',
@@ -60,7 +79,10 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': [
         'error',
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'new Date() reads the clock: pass time in or use workflow time explicitly.' },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'new Date() reads the clock: pass time in or use workflow time explicitly.',
+        },
       ],
     },
   },

@@ -44,7 +44,9 @@ async function main(): Promise<number> {
     console.error(`Cannot run the tests: ${(error as Error).message}`);
     return 1;
   }
-  console.log(`Temporal dev server for this run at ${server.address} (log: ${path.join(tmp, 'temporal.log')})`);
+  console.log(
+    `Temporal dev server for this run at ${server.address} (log: ${path.join(tmp, 'temporal.log')})`,
+  );
   const concurrency = process.env.REBOUND_TEST_CONCURRENCY ?? '2';
   const code = await new Promise<number>((resolve) => {
     const child = spawn(
@@ -53,7 +55,11 @@ async function main(): Promise<number> {
       {
         cwd: root,
         stdio: 'inherit',
-        env: { ...process.env, REBOUND_TEST_TEMPORAL_ADDRESS: server.address, REBOUND_TEST_TEMPORAL_CLI: cli },
+        env: {
+          ...process.env,
+          REBOUND_TEST_TEMPORAL_ADDRESS: server.address,
+          REBOUND_TEST_TEMPORAL_CLI: cli,
+        },
       },
     );
     const forward = (signal: NodeJS.Signals): void => void child.kill(signal);

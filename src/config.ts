@@ -24,54 +24,289 @@ export interface SettingSpec {
 
 export const SETTINGS = [
   // Temporal connection (rebound worker / serve against any cluster).
-  { key: 'temporal.address', env: 'TEMPORAL_ADDRESS', kind: 'string', default: '127.0.0.1:7233', describe: 'Temporal frontend host:port.' },
-  { key: 'temporal.namespace', env: 'TEMPORAL_NAMESPACE', kind: 'string', default: 'default', describe: 'Temporal namespace incidents live in.' },
-  { key: 'temporal.taskQueue', env: 'TEMPORAL_TASK_QUEUE', kind: 'string', default: 'rebound', describe: 'Task queue the worker polls and the receiver starts incidents on.' },
-  { key: 'temporal.tls', env: 'TEMPORAL_TLS', kind: 'bool', default: 'false', describe: 'Connect to Temporal over TLS (implied by a client certificate or an API key).' },
-  { key: 'temporal.tlsCert', env: 'TEMPORAL_TLS_CLIENT_CERT_PATH', kind: 'string', describe: 'Client certificate (PEM file) for mTLS.' },
-  { key: 'temporal.tlsKey', env: 'TEMPORAL_TLS_CLIENT_KEY_PATH', kind: 'string', describe: 'Client private key (PEM file) for mTLS.' },
-  { key: 'temporal.tlsCa', env: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', kind: 'string', describe: 'CA certificate (PEM file) that signed the server certificate.' },
-  { key: 'temporal.tlsServerName', env: 'TEMPORAL_TLS_SERVER_NAME', kind: 'string', describe: 'Server name to verify, when it differs from the address host.' },
-  { key: 'temporal.apiKey', env: 'TEMPORAL_API_KEY', kind: 'string', secret: true, describe: 'API key (Temporal Cloud); sent as a bearer token over TLS.' },
+  {
+    key: 'temporal.address',
+    env: 'TEMPORAL_ADDRESS',
+    kind: 'string',
+    default: '127.0.0.1:7233',
+    describe: 'Temporal frontend host:port.',
+  },
+  {
+    key: 'temporal.namespace',
+    env: 'TEMPORAL_NAMESPACE',
+    kind: 'string',
+    default: 'default',
+    describe: 'Temporal namespace incidents live in.',
+  },
+  {
+    key: 'temporal.taskQueue',
+    env: 'TEMPORAL_TASK_QUEUE',
+    kind: 'string',
+    default: 'rebound',
+    describe: 'Task queue the worker polls and the receiver starts incidents on.',
+  },
+  {
+    key: 'temporal.tls',
+    env: 'TEMPORAL_TLS',
+    kind: 'bool',
+    default: 'false',
+    describe: 'Connect to Temporal over TLS (implied by a client certificate or an API key).',
+  },
+  {
+    key: 'temporal.tlsCert',
+    env: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+    kind: 'string',
+    describe: 'Client certificate (PEM file) for mTLS.',
+  },
+  {
+    key: 'temporal.tlsKey',
+    env: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+    kind: 'string',
+    describe: 'Client private key (PEM file) for mTLS.',
+  },
+  {
+    key: 'temporal.tlsCa',
+    env: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+    kind: 'string',
+    describe: 'CA certificate (PEM file) that signed the server certificate.',
+  },
+  {
+    key: 'temporal.tlsServerName',
+    env: 'TEMPORAL_TLS_SERVER_NAME',
+    kind: 'string',
+    describe: 'Server name to verify, when it differs from the address host.',
+  },
+  {
+    key: 'temporal.apiKey',
+    env: 'TEMPORAL_API_KEY',
+    kind: 'string',
+    secret: true,
+    describe: 'API key (Temporal Cloud); sent as a bearer token over TLS.',
+  },
 
   // Embedded default: `rebound dev`.
-  { key: 'dev.dataDir', env: 'REBOUND_DATA_DIR', kind: 'string', default: '.rebound', describe: 'Where `rebound dev` keeps the Temporal SQLite database and the built Temporal CLI.' },
-  { key: 'dev.temporalPort', env: 'REBOUND_TEMPORAL_PORT', kind: 'int', default: '7233', min: 1, max: 65535, describe: 'Port of the embedded Temporal frontend.' },
-  { key: 'dev.uiPort', env: 'REBOUND_UI_PORT', kind: 'int', default: '8233', min: 0, max: 65535, describe: 'Port of the embedded Temporal Web UI (0 turns it off).' },
-  { key: 'dev.retention', env: 'REBOUND_RETENTION', kind: 'duration', default: '30d', describe: 'How long closed incidents are kept by the embedded server (namespace retention).' },
+  {
+    key: 'dev.dataDir',
+    env: 'REBOUND_DATA_DIR',
+    kind: 'string',
+    default: '.rebound',
+    describe: 'Where `rebound dev` keeps the Temporal SQLite database and the built Temporal CLI.',
+  },
+  {
+    key: 'dev.temporalPort',
+    env: 'REBOUND_TEMPORAL_PORT',
+    kind: 'int',
+    default: '7233',
+    min: 1,
+    max: 65535,
+    describe: 'Port of the embedded Temporal frontend.',
+  },
+  {
+    key: 'dev.uiPort',
+    env: 'REBOUND_UI_PORT',
+    kind: 'int',
+    default: '8233',
+    min: 0,
+    max: 65535,
+    describe: 'Port of the embedded Temporal Web UI (0 turns it off).',
+  },
+  {
+    key: 'dev.retention',
+    env: 'REBOUND_RETENTION',
+    kind: 'duration',
+    default: '30d',
+    describe: 'How long closed incidents are kept by the embedded server (namespace retention).',
+  },
 
   // Receiver.
-  { key: 'receiver.host', env: 'REBOUND_HOST', kind: 'string', default: '127.0.0.1', describe: 'Address the HTTP receiver listens on.' },
-  { key: 'receiver.port', env: 'REBOUND_PORT', kind: 'int', default: '9097', min: 0, max: 65535, describe: 'Port the HTTP receiver listens on (0 picks a free one).' },
-  { key: 'receiver.auth', env: 'REBOUND_WEBHOOK_AUTH', kind: 'enum', default: 'required', allowed: ['required', 'none'], describe: 'Webhook authentication; `none` turns it off explicitly.' },
-  { key: 'receiver.token', env: 'REBOUND_WEBHOOK_TOKEN', kind: 'string', secret: true, describe: 'Bearer token Alertmanager sends (http_config.authorization.credentials).' },
-  { key: 'receiver.basicUser', env: 'REBOUND_WEBHOOK_USER', kind: 'string', describe: 'Basic auth user Alertmanager sends (http_config.basic_auth).' },
-  { key: 'receiver.basicPassword', env: 'REBOUND_WEBHOOK_PASSWORD', kind: 'string', secret: true, describe: 'Basic auth password.' },
-  { key: 'receiver.maxAlerts', env: 'REBOUND_MAX_ALERTS', kind: 'int', default: '1000', min: 1, max: 100000, describe: 'Most alerts one webhook may carry (match Alertmanager max_alerts); sizes the body limit.' },
-  { key: 'receiver.apiTokens', env: 'REBOUND_API_TOKENS', kind: 'map', secret: true, describe: 'Operator API tokens as token=identity pairs, comma separated; the identity approves over HTTP.' },
-  { key: 'receiver.publicUrl', env: 'REBOUND_PUBLIC_URL', kind: 'url', describe: 'URL operators reach the receiver at, for links in messages.' },
+  {
+    key: 'receiver.host',
+    env: 'REBOUND_HOST',
+    kind: 'string',
+    default: '127.0.0.1',
+    describe: 'Address the HTTP receiver listens on.',
+  },
+  {
+    key: 'receiver.port',
+    env: 'REBOUND_PORT',
+    kind: 'int',
+    default: '9097',
+    min: 0,
+    max: 65535,
+    describe: 'Port the HTTP receiver listens on (0 picks a free one).',
+  },
+  {
+    key: 'receiver.auth',
+    env: 'REBOUND_WEBHOOK_AUTH',
+    kind: 'enum',
+    default: 'required',
+    allowed: ['required', 'none'],
+    describe: 'Webhook authentication; `none` turns it off explicitly.',
+  },
+  {
+    key: 'receiver.token',
+    env: 'REBOUND_WEBHOOK_TOKEN',
+    kind: 'string',
+    secret: true,
+    describe: 'Bearer token Alertmanager sends (http_config.authorization.credentials).',
+  },
+  {
+    key: 'receiver.basicUser',
+    env: 'REBOUND_WEBHOOK_USER',
+    kind: 'string',
+    describe: 'Basic auth user Alertmanager sends (http_config.basic_auth).',
+  },
+  {
+    key: 'receiver.basicPassword',
+    env: 'REBOUND_WEBHOOK_PASSWORD',
+    kind: 'string',
+    secret: true,
+    describe: 'Basic auth password.',
+  },
+  {
+    key: 'receiver.maxAlerts',
+    env: 'REBOUND_MAX_ALERTS',
+    kind: 'int',
+    default: '1000',
+    min: 1,
+    max: 100000,
+    describe: 'Most alerts one webhook may carry (match Alertmanager max_alerts); sizes the body limit.',
+  },
+  {
+    key: 'receiver.apiTokens',
+    env: 'REBOUND_API_TOKENS',
+    kind: 'map',
+    secret: true,
+    describe:
+      'Operator API tokens as token=identity pairs, comma separated; the identity approves over HTTP.',
+  },
+  {
+    key: 'receiver.publicUrl',
+    env: 'REBOUND_PUBLIC_URL',
+    kind: 'url',
+    describe: 'URL operators reach the receiver at, for links in messages.',
+  },
 
   // Runbooks.
-  { key: 'runbooks.dir', env: 'REBOUND_RUNBOOKS', kind: 'string', default: 'runbooks', describe: 'Directory of runbook YAML files.' },
-  { key: 'runbooks.dryRun', env: 'REBOUND_DRY_RUN', kind: 'bool', default: 'false', describe: 'Run every incident as a dry run: mutating steps only report what they would do.' },
+  {
+    key: 'runbooks.dir',
+    env: 'REBOUND_RUNBOOKS',
+    kind: 'string',
+    default: 'runbooks',
+    describe: 'Directory of runbook YAML files.',
+  },
+  {
+    key: 'runbooks.dryRun',
+    env: 'REBOUND_DRY_RUN',
+    kind: 'bool',
+    default: 'false',
+    describe: 'Run every incident as a dry run: mutating steps only report what they would do.',
+  },
 
   // Integrations.
-  { key: 'docker.host', env: 'DOCKER_HOST', kind: 'string', describe: 'Docker Engine API: unix:///path/docker.sock or tcp://host:port (default: the local socket).' },
-  { key: 'docker.certPath', env: 'DOCKER_CERT_PATH', kind: 'string', describe: 'Directory with ca.pem, cert.pem and key.pem for Docker over TLS.' },
-  { key: 'docker.tlsVerify', env: 'DOCKER_TLS_VERIFY', kind: 'bool', default: 'false', describe: 'Use TLS to reach a tcp:// Docker host.' },
-  { key: 'docker.hostName', env: 'REBOUND_DOCKER_HOST_NAME', kind: 'string', describe: 'Name of the Docker host this worker serves; runbook steps with `host:` that name reach it.' },
-  { key: 'docker.timeoutMs', env: 'REBOUND_DOCKER_TIMEOUT_MS', kind: 'int', default: '30000', min: 100, describe: 'Timeout of one Docker API request.' },
-  { key: 'prometheus.url', env: 'REBOUND_PROMETHEUS_URL', kind: 'url', describe: 'Prometheus HTTP API base URL for PromQL and impact steps.' },
-  { key: 'slack.token', env: 'SLACK_BOT_TOKEN', kind: 'string', secret: true, describe: 'Slack bot token (xoxb-...).' },
-  { key: 'slack.apiUrl', env: 'SLACK_API_URL', kind: 'url', default: 'https://slack.com/api/', describe: 'Slack Web API base URL.' },
-  { key: 'slack.signingSecret', env: 'SLACK_SIGNING_SECRET', kind: 'string', secret: true, describe: 'Verifies Slack interaction requests (Approve / Reject buttons).' },
-  { key: 'slack.users', env: 'REBOUND_SLACK_USERS', kind: 'map', describe: 'Slack user id to identity, as U123=alice pairs, comma separated.' },
-  { key: 'smtp.url', env: 'REBOUND_SMTP_URL', kind: 'url', describe: 'SMTP server, smtp://user:pass@host:587 (STARTTLS) or smtps://host:465.' },
-  { key: 'smtp.from', env: 'REBOUND_MAIL_FROM', kind: 'string', default: 'rebound@localhost', describe: 'From address of escalation mail.' },
-  { key: 'smtp.timeoutMs', env: 'REBOUND_SMTP_TIMEOUT_MS', kind: 'int', default: '10000', min: 100, describe: 'Connection and socket timeout for SMTP.' },
-  { key: 'approvals.groups', env: 'REBOUND_GROUPS', kind: 'map', describe: 'Group membership as group=alice|bob pairs, comma separated; runbooks may name groups as approvers.' },
+  {
+    key: 'docker.host',
+    env: 'DOCKER_HOST',
+    kind: 'string',
+    describe: 'Docker Engine API: unix:///path/docker.sock or tcp://host:port (default: the local socket).',
+  },
+  {
+    key: 'docker.certPath',
+    env: 'DOCKER_CERT_PATH',
+    kind: 'string',
+    describe: 'Directory with ca.pem, cert.pem and key.pem for Docker over TLS.',
+  },
+  {
+    key: 'docker.tlsVerify',
+    env: 'DOCKER_TLS_VERIFY',
+    kind: 'bool',
+    default: 'false',
+    describe: 'Use TLS to reach a tcp:// Docker host.',
+  },
+  {
+    key: 'docker.hostName',
+    env: 'REBOUND_DOCKER_HOST_NAME',
+    kind: 'string',
+    describe: 'Name of the Docker host this worker serves; runbook steps with `host:` that name reach it.',
+  },
+  {
+    key: 'docker.timeoutMs',
+    env: 'REBOUND_DOCKER_TIMEOUT_MS',
+    kind: 'int',
+    default: '30000',
+    min: 100,
+    describe: 'Timeout of one Docker API request.',
+  },
+  {
+    key: 'prometheus.url',
+    env: 'REBOUND_PROMETHEUS_URL',
+    kind: 'url',
+    describe: 'Prometheus HTTP API base URL for PromQL and impact steps.',
+  },
+  {
+    key: 'slack.token',
+    env: 'SLACK_BOT_TOKEN',
+    kind: 'string',
+    secret: true,
+    describe: 'Slack bot token (xoxb-...).',
+  },
+  {
+    key: 'slack.apiUrl',
+    env: 'SLACK_API_URL',
+    kind: 'url',
+    default: 'https://slack.com/api/',
+    describe: 'Slack Web API base URL.',
+  },
+  {
+    key: 'slack.signingSecret',
+    env: 'SLACK_SIGNING_SECRET',
+    kind: 'string',
+    secret: true,
+    describe: 'Verifies Slack interaction requests (Approve / Reject buttons).',
+  },
+  {
+    key: 'slack.users',
+    env: 'REBOUND_SLACK_USERS',
+    kind: 'map',
+    describe: 'Slack user id to identity, as U123=alice pairs, comma separated.',
+  },
+  {
+    key: 'smtp.url',
+    env: 'REBOUND_SMTP_URL',
+    kind: 'url',
+    describe: 'SMTP server, smtp://user:pass@host:587 (STARTTLS) or smtps://host:465.',
+  },
+  {
+    key: 'smtp.from',
+    env: 'REBOUND_MAIL_FROM',
+    kind: 'string',
+    default: 'rebound@localhost',
+    describe: 'From address of escalation mail.',
+  },
+  {
+    key: 'smtp.timeoutMs',
+    env: 'REBOUND_SMTP_TIMEOUT_MS',
+    kind: 'int',
+    default: '10000',
+    min: 100,
+    describe: 'Connection and socket timeout for SMTP.',
+  },
+  {
+    key: 'approvals.groups',
+    env: 'REBOUND_GROUPS',
+    kind: 'map',
+    describe:
+      'Group membership as group=alice|bob pairs, comma separated; runbooks may name groups as approvers.',
+  },
 
-  { key: 'log.level', env: 'REBOUND_LOG_LEVEL', kind: 'enum', default: 'info', allowed: ['debug', 'info', 'warn', 'error'], describe: 'Log verbosity.' },
+  {
+    key: 'log.level',
+    env: 'REBOUND_LOG_LEVEL',
+    kind: 'enum',
+    default: 'info',
+    allowed: ['debug', 'info', 'warn', 'error'],
+    describe: 'Log verbosity.',
+  },
 ] as const satisfies readonly SettingSpec[];
 
 export type SettingKey = (typeof SETTINGS)[number]['key'];
@@ -198,9 +433,15 @@ function convert(spec: SettingSpec, raw: unknown, origin: string, problems: stri
     }
     case 'int': {
       const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
-      if (!Number.isInteger(n)) return bad('a whole number');
+      const range =
+        spec.min === undefined && spec.max === undefined
+          ? 'a whole number'
+          : spec.max === undefined
+            ? `a whole number of at least ${spec.min}`
+            : `a whole number from ${spec.min ?? 0} to ${spec.max}`;
+      if (!Number.isInteger(n) || String(raw).trim() === '') return bad(range);
       if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max))
-        return bad(`a whole number from ${spec.min ?? '-∞'} to ${spec.max ?? '∞'}`);
+        return bad(range);
       return n;
     }
     case 'bool': {
@@ -264,9 +505,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   delete (config.dev as { retention?: number }).retention;
   config.receiver.apiTokens ??= {};
   config.slack.users ??= {};
-  const groups = (config.approvals.groups ?? {}) as Record<string, string>;
+  const groups = (config.approvals.groups ?? {}) as unknown as Record<string, string>;
   config.approvals.groups = Object.fromEntries(
-    Object.entries(groups).map(([g, members]) => [g, String(members).split('|').map((m) => m.trim()).filter(Boolean)]),
+    Object.entries(groups).map(([g, members]) => [
+      g,
+      String(members)
+        .split('|')
+        .map((m) => m.trim())
+        .filter(Boolean),
+    ]),
   );
   problems.push(...crossChecks(config));
   if (problems.length > 0) throw new ConfigError(problems);
@@ -277,10 +524,14 @@ function crossChecks(config: Config): string[] {
   const problems: string[] = [];
   const t = config.temporal;
   if ((t.tlsCert === undefined) !== (t.tlsKey === undefined))
-    problems.push('temporal.tlsCert and temporal.tlsKey go together: set both (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH) or neither');
+    problems.push(
+      'temporal.tlsCert and temporal.tlsKey go together: set both (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH) or neither',
+    );
   const r = config.receiver;
   if ((r.basicUser === undefined) !== (r.basicPassword === undefined))
-    problems.push('receiver.basicUser and receiver.basicPassword go together: set both (REBOUND_WEBHOOK_USER, REBOUND_WEBHOOK_PASSWORD) or neither');
+    problems.push(
+      'receiver.basicUser and receiver.basicPassword go together: set both (REBOUND_WEBHOOK_USER, REBOUND_WEBHOOK_PASSWORD) or neither',
+    );
   if (!/^[A-Za-z0-9_.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(t.address))
     problems.push(`temporal.address (TEMPORAL_ADDRESS): "${t.address}" is not host:port`);
   return problems;
@@ -303,7 +554,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
     const [section, name] = spec.key.split('.') as [string, string];
     const sectionValues = (config as unknown as Record<string, Record<string, unknown>>)[section] ?? {};
     let value = name === 'retention' ? `${sectionValues.retentionMs as number}ms` : sectionValues[name];
-    if (spec.secret && value !== undefined && !(typeof value === 'object' && Object.keys(value as object).length === 0))
+    if (
+      spec.secret &&
+      value !== undefined &&
+      !(typeof value === 'object' && Object.keys(value as object).length === 0)
+    )
       value = '***';
     shown[spec.key] = value;
   }

@@ -5,6 +5,7 @@ import { mkdirSync, openSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { SEARCH_ATTRIBUTES } from './workflows/search-attributes';
 
 export interface DevServerOptions {
@@ -40,7 +41,9 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
     server.on('error', reject);
     server.listen(0, host, () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -97,12 +100,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   };
 
   try {
-    await Promise.race([waitForFrontend(address, namespace, options.startTimeoutMs ?? 60_000, exited), spawnError]);
+    await Promise.race([
+      waitForFrontend(address, namespace, options.startTimeoutMs ?? 60_000, exited),
+      spawnError,
+    ]);
     if (options.retentionMs !== undefined) await setRetention(address, namespace, options.retentionMs);
   } catch (error) {
     await stop();
     const logHint = options.logFile ? ` See the server log at ${options.logFile}.` : '';
-    throw new Error(`The embedded Temporal server did not start: ${(error as Error).message}.${logHint}`);
+    throw new Error(`The embedded Temporal server did not start: ${(error as Error).message}.${logHint}`, { cause: error });
   }
   return {
     address,
@@ -144,10 +150,9 @@ async function waitForFrontend(
 async function setRetention(address: string, namespace: string, retentionMs: number): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
-    const seconds = Math.floor(retentionMs / 1000);
     await connection.workflowService.updateNamespace({
       namespace,
-      config: { workflowExecutionRetentionTtl: { seconds: seconds } },
+      config: { workflowExecutionRetentionTtl: msToTs(retentionMs) },
     });
   } finally {
     await connection.close();

@@ -34,6 +34,8 @@ export interface LocateOptions {
   env?: NodeJS.ProcessEnv;
   /** Called with progress lines while building. */
   log?: (line: string) => void;
+  /** Where to look for Go besides PATH (the official installer's place by default). */
+  goFallbacks?: string[];
 }
 
 /** Where a Temporal CLI is now, without building one. */
@@ -42,7 +44,9 @@ export function findTemporalCli(options: LocateOptions): string | undefined {
   const explicit = env.TEMPORAL_CLI_PATH;
   if (explicit) {
     if (!isExecutable(explicit))
-      throw new TemporalCliNotFound(`TEMPORAL_CLI_PATH is set to ${explicit}, which is not an executable file.`);
+      throw new TemporalCliNotFound(
+        `TEMPORAL_CLI_PATH is set to ${explicit}, which is not an executable file.`,
+      );
     return explicit;
   }
   return onPath('temporal', env.PATH) ?? cachedPath(options.cacheDir, true);
@@ -58,7 +62,7 @@ export async function locateTemporalCli(options: LocateOptions): Promise<string>
   const found = findTemporalCli(options);
   if (found) return found;
   const env = options.env ?? process.env;
-  const go = onPath('go', env.PATH) ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  const go = onPath('go', env.PATH) ?? (options.goFallbacks ?? ['/usr/local/go/bin/go']).find(isExecutable);
   if (!go) {
     throw new TemporalCliNotFound(
       [
@@ -73,7 +77,9 @@ export async function locateTemporalCli(options: LocateOptions): Promise<string>
   }
   const binDir = path.resolve(options.cacheDir, 'bin');
   mkdirSync(binDir, { recursive: true });
-  options.log?.(`Building the Temporal CLI (${TEMPORAL_CLI_MODULE}) into ${binDir}; this happens once and takes a few minutes…`);
+  options.log?.(
+    `Building the Temporal CLI (${TEMPORAL_CLI_MODULE}) into ${binDir}; this happens once and takes a few minutes…`,
+  );
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], {
       env: { ...env, GOBIN: binDir, CGO_ENABLED: env.CGO_ENABLED ?? '0' },

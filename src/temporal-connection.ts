@@ -9,7 +9,7 @@ function readPem(file: string | undefined, what: string): Buffer | undefined {
   try {
     return readFileSync(file);
   } catch (error) {
-    throw new Error(`Cannot read ${what} at ${file}: ${(error as Error).message}`);
+    throw new Error(`Cannot read ${what} at ${file}: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -24,7 +24,10 @@ export function section(...prefixes: string[]): SettingKey[] {
 
 export function configFromOptions(options: Record<string, unknown>): Config {
   const { config: file, ...flags } = options;
-  return loadConfig({ flags: flags as Record<string, string>, file: typeof file === 'string' ? file : undefined });
+  return loadConfig({
+    flags: flags as Record<string, string>,
+    file: typeof file === 'string' ? file : undefined,
+  });
 }
 
 /** A failure a user can act on: printed without a stack trace, with this exit status. */
@@ -39,7 +42,9 @@ export class UserError extends Error {
 }
 
 /** Wraps a command action: user-facing errors print plainly and set the exit status. */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  fn: (...args: A) => Promise<void> | void,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);

@@ -1,4 +1,194 @@
-// PLACEHOLDER — `rebound dev`, `rebound worker`, `rebound serve` land here.
+// `rebound dev` (embedded Temporal + worker + receiver in one command), `rebound worker` and
+// `rebound serve` (each on its own, against any Temporal).
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { SETTINGS, receiverAuthProblems, type Config, type SettingKey } from '../config';
+import { startDevServer, type DevServer } from '../dev-server';
+import { logger, setLogLevel } from '../log';
+import { startReceiver, type Receiver } from '../receiver';
+import { ROUTE_MODULES } from '../receiver/routes';
+import { locateTemporalCli, temporalCliVersion } from '../temporal-cli';
+import { connectWorkerConnection, lazyClient } from '../temporal-connection';
+import { createWorkers, installRuntime, type WorkerSet } from '../worker';
+import { UserError, action, configFromOptions, withSettings } from './common';
 
-export function registerDevCommands(_program: Command): void {}
+const log = logger('rebound');
+const ALL_SETTINGS: SettingKey[] = SETTINGS.map((s) => s.key);
+
+/** Runs stop steps in order on SIGINT/SIGTERM; a second signal forces exit. */
+function onShutdown(steps: Array<[string, () => Promise<void>]>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        log.warn(`second ${signal}: exiting now`);
+        process.exit(130);
+      }
+      stopping = true;
+      log.info(`${signal} received: shutting down (press Ctrl-C again to force)`);
+      void (async () => {
+        for (const [name, step] of steps) {
+          try {
+            await step();
+            log.info(`${name} stopped`);
+          } catch (error) {
+            log.error(`stopping ${name} failed`, { error });
+          }
+        }
+        resolve();
+      })();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+/** The dev webhook token: made once, kept in the data directory, so a local Alertmanager and `rebound alert fire` can use it. */
+export function devWebhookToken(dataDir: string): string {
+  const file = path.resolve(dataDir, 'webhook-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(path.dirname(file), { recursive: true });
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+async function runWorkerUntilSignal(config: Config): Promise<WorkerSet> {
+  installRuntime(config.log.level);
+  let connection;
+  try {
+    connection = await connectWorkerConnection(config);
+  } catch (error) {
+    throw new UserError(
+      `Cannot reach Temporal at ${config.temporal.address} (namespace ${config.temporal.namespace}): ${(error as Error).message}. Start one with \`rebound dev\`, or set TEMPORAL_ADDRESS.`,
+      1,
+    );
+  }
+  const workers = await createWorkers(config, connection);
+  void workers.run().finally(() => void connection.close());
+  return workers;
+}
+
+export function registerDevCommands(program: Command): void {
+  withSettings(
+    program
+      .command('temporal-cli')
+      .description(
+        'Find the Temporal CLI (TEMPORAL_CLI_PATH, PATH, the data directory), building it once with Go if needed; prints its path',
+      ),
+    ['dev.dataDir'],
+  ).action(
+    action(async (options: Record<string, unknown>) => {
+      const config = configFromOptions(options);
+      const cli = await locateTemporalCli({
+        cacheDir: path.resolve(config.dev.dataDir),
+        log: (line) => log.info(line),
+      });
+      process.stdout.write(`${cli}\n`);
+    }),
+  );
+
+  withSettings(
+    program
+      .command('dev')
+      .description(
+        'Start Rebound on the embedded default: a Temporal dev server (SQLite under the data directory), a worker and the receiver',
+      ),
+    ALL_SETTINGS,
+  ).action(
+    action(async (options: Record<string, unknown>) => {
+      const config = configFromOptions(options);
+      setLogLevel(config.log.level);
+      const started = Date.now();
+      const dataDir = path.resolve(config.dev.dataDir);
+      const cli = await locateTemporalCli({ cacheDir: dataDir, log: (line) => log.info(line) });
+      const host = '127.0.0.1';
+      let server: DevServer;
+      try {
+        server = await startDevServer({
+          cli,
+          dbFile: path.join(dataDir, 'temporal.db'),
+          host,
+          port: config.dev.temporalPort,
+          uiPort: config.dev.uiPort,
+          namespace: config.temporal.namespace,
+          retentionMs: config.dev.retentionMs,
+          logFile: path.join(dataDir, 'temporal.log'),
+        });
+      } catch (error) {
+        throw new UserError((error as Error).message, 1);
+      }
+      config.temporal.address = server.address;
+      let tokenNote = '';
+      if (config.receiver.auth === 'required' && !config.receiver.token && !config.receiver.basicUser) {
+        config.receiver.token = devWebhookToken(dataDir);
+        tokenNote = `${path.join(dataDir, 'webhook-token')} (bearer)`;
+      }
+      let workers: WorkerSet | undefined;
+      let receiver: Receiver | undefined;
+      try {
+        workers = await runWorkerUntilSignal(config);
+        receiver = await startReceiver(config, lazyClient(config), ROUTE_MODULES);
+      } catch (error) {
+        await receiver?.close();
+        await workers?.shutdown();
+        await server.stop();
+        throw error;
+      }
+      const lines = [
+        '',
+        `Rebound is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+        `  receiver:        ${receiver.url}   (Alertmanager webhook: ${receiver.url}/v1/alerts/alertmanager)`,
+        `  temporal:        ${server.address}   namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}`,
+        `  web ui:          ${server.uiUrl ?? 'off (--dev-ui-port 0)'}`,
+        `  data:            ${dataDir}   (${temporalCliVersion(cli)})`,
+        ...(tokenNote ? [`  webhook token:   ${tokenNote}`] : []),
+        'Press Ctrl-C to stop.',
+        '',
+      ];
+      process.stdout.write(lines.join('\n'));
+      const activeWorkers = workers;
+      const activeReceiver = receiver;
+      await onShutdown([
+        ['receiver', () => activeReceiver.close()],
+        ['worker', () => activeWorkers.shutdown()],
+        ['temporal', () => server.stop()],
+      ]);
+    }),
+  );
+
+  withSettings(
+    program
+      .command('worker')
+      .description('Run a worker against any Temporal (TEMPORAL_ADDRESS, TLS, API key)'),
+    ALL_SETTINGS,
+  ).action(
+    action(async (options: Record<string, unknown>) => {
+      const config = configFromOptions(options);
+      setLogLevel(config.log.level);
+      const workers = await runWorkerUntilSignal(config);
+      await onShutdown([['worker', () => workers.shutdown()]]);
+    }),
+  );
+
+  withSettings(
+    program
+      .command('serve')
+      .description('Run the HTTP receiver against any Temporal; /healthz and /readyz answer from the start'),
+    ALL_SETTINGS,
+  ).action(
+    action(async (options: Record<string, unknown>) => {
+      const config = configFromOptions(options);
+      setLogLevel(config.log.level);
+      const problems = receiverAuthProblems(config);
+      if (problems.length > 0) throw new UserError(problems.join('\n'));
+      const receiver = await startReceiver(config, lazyClient(config), ROUTE_MODULES);
+      process.stdout.write(
+        `Rebound receiver listening on ${receiver.url} (Temporal ${config.temporal.address})\n`,
+      );
+      await onShutdown([['receiver', () => receiver.close()]]);
+    }),
+  );
+}

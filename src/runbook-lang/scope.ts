@@ -23,5 +23,12 @@ export interface ExpressionScope {
   vars: Record<string, unknown>;
   /** Earlier steps by id. */
   steps: Record<string, StepView>;
-  incident: { id: string; target: string; runbook: string; escalated: boolean; dryRun: boolean; alertFiring: boolean };
+  incident: {
+    id: string;
+    target: string;
+    runbook: string;
+    escalated: boolean;
+    dryRun: boolean;
+    alertFiring: boolean;
+  };
 }

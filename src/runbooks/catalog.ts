@@ -22,7 +22,17 @@ export interface RunbookCatalog {
   /** First runbook whose matchers fit the labels. */
   route(labels: Record<string, string>): RunbookSnapshot | undefined;
   /** The incident's target key for this alert under this runbook (fingerprint when no template). */
-  targetKey(runbook: Runbook, alert: { labels: Record<string, string>; annotations: Record<string, string>; fingerprint: string; startsAt: string; status: string; generatorURL: string }): string;
+  targetKey(
+    runbook: Runbook,
+    alert: {
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+      fingerprint: string;
+      startsAt: string;
+      status: string;
+      generatorURL: string;
+    },
+  ): string;
 }
 
 /** Loads and validates every *.yaml / *.yml in dir; throws RunbookValidationError listing all problems. */
@@ -31,6 +41,9 @@ export function loadRunbooks(_dir: string): RunbookCatalog {
 }
 
 /** Validates one file's text; returns the problems (empty when valid) and the runbook when valid. */
-export function validateRunbookText(_file: string, _text: string): { problems: RunbookProblem[]; snapshot?: RunbookSnapshot } {
+export function validateRunbookText(
+  _file: string,
+  _text: string,
+): { problems: RunbookProblem[]; snapshot?: RunbookSnapshot } {
   throw new Error('not implemented');
 }

@@ -114,7 +114,9 @@ export interface IncidentState {
 /** Every later notification about the incident's alert: repeats, group changes, resolution. */
 export const alertSignal = defineSignal<[AlertNotification]>('alert');
 /** Approve or reject the pending approval step; validated synchronously before it is accepted. */
-export const decideUpdate = defineUpdate<RecordedDecision, [ApprovalDecision & { stepId?: string }]>('decide');
+export const decideUpdate = defineUpdate<RecordedDecision, [ApprovalDecision & { stepId?: string }]>(
+  'decide',
+);
 export const stateQuery = defineQuery<IncidentState>('state');
 
 /** The workflow id of the incident for this runbook and target. */

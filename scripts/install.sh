@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what Rebound and its tests need on a fresh Debian/Ubuntu machine:
+# - Node packages (npm ci);
+# - for the tests' real parts: a Docker engine, busybox-static (the test image), Prometheus'
+#   Alertmanager and promtool, Chromium (the audit page test);
+# - the Temporal CLI, built once into .rebound/bin from the Go module proxy when none is found.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need_apt+=(busybox-static)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "install.sh: these Debian packages are needed for the tests: ${need_apt[*]} — install them as root (apt-get install ${need_apt[*]})" >&2
+    exit 1
+  fi
+  echo "install.sh: installing ${need_apt[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+# Builds the Temporal CLI now (once) rather than on first start.
+node bin/rebound.js temporal-cli

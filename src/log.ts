@@ -1,0 +1,43 @@
+// Plain leveled logs on stderr: one line per event, key=value fields, easy to read at 3 a.m. and to grep.
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+let threshold: Level = (process.env.REBOUND_LOG_LEVEL as Level | undefined) ?? 'info';
+
+export function setLogLevel(level: Level): void {
+  threshold = level;
+}
+
+function format(value: unknown): string {
+  const text =
+    value instanceof Error ? value.message : typeof value === 'string' ? value : JSON.stringify(value);
+  return /[\s"=]/.test(text ?? '') ? JSON.stringify(text) : (text ?? '');
+}
+
+function write(level: Level, message: string, fields?: Record<string, unknown>): void {
+  if (ORDER[level] < ORDER[threshold]) return;
+  const extra = fields
+    ? Object.entries(fields)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => ` ${k}=${format(v)}`)
+        .join('')
+    : '';
+  process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${extra}\n`);
+}
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export function logger(component: string): Logger {
+  const tag = (message: string): string => `[${component}] ${message}`;
+  return {
+    debug: (m, f) => write('debug', tag(m), f),
+    info: (m, f) => write('info', tag(m), f),
+    warn: (m, f) => write('warn', tag(m), f),
+    error: (m, f) => write('error', tag(m), f),
+  };
+}

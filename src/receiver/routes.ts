@@ -1,0 +1,4 @@
+// Every feature's routes, in one list the commands and tests share.
+import type { RouteModule } from './index';
+
+export const ROUTE_MODULES: RouteModule[] = [];

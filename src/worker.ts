@@ -1,0 +1,77 @@
+// The worker entry point: polls the task queue, runs incident workflows and their activities.
+// A worker given a Docker host name serves only that host's queue, with only the Docker activities.
+import path from 'node:path';
+import { DefaultLogger, type NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities';
+import type { Config } from './config';
+import { logger } from './log';
+import { dockerTaskQueue } from './task-queues';
+
+const log = logger('worker');
+
+let runtimeInstalled = false;
+
+/** Temporal's runtime, once per process, without its own signal handlers: Rebound shuts down in order. */
+export function installRuntime(level: Config['log']['level'] = 'info'): void {
+  if (runtimeInstalled) return;
+  const temporalLevel = level === 'debug' ? 'INFO' : 'WARN';
+  Runtime.install({ logger: new DefaultLogger(temporalLevel), shutdownSignals: [] });
+  runtimeInstalled = true;
+}
+
+export const WORKFLOWS_PATH = path.join(__dirname, 'workflows', 'index.ts');
+
+export interface WorkerSet {
+  workers: Worker[];
+  /** Resolves when every worker has stopped. */
+  run(): Promise<void>;
+  /** Stops polling and lets activities in flight finish (up to the grace time). */
+  shutdown(): Promise<void>;
+}
+
+export async function createWorkers(
+  config: Config,
+  connection: NativeConnection,
+  overrides: Partial<WorkerOptions> = {},
+): Promise<WorkerSet> {
+  const activities = createActivities(config);
+  const common = {
+    connection,
+    namespace: config.temporal.namespace,
+    shutdownGraceTime: '30s',
+    ...overrides,
+  } satisfies Partial<WorkerOptions>;
+  const workers: Worker[] = [];
+  const hostName = config.docker.hostName;
+  if (hostName) {
+    const dockerActivities = Object.fromEntries(
+      Object.entries(activities).filter(([name]) => name.startsWith('container')),
+    );
+    const taskQueue = dockerTaskQueue(config.temporal.taskQueue, hostName);
+    workers.push(await Worker.create({ ...common, taskQueue, activities: dockerActivities }));
+    log.info('serving Docker host', { host: hostName, taskQueue });
+  } else {
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: config.temporal.taskQueue,
+        workflowsPath: WORKFLOWS_PATH,
+        activities,
+        bundlerOptions: { ignoreModules: [] },
+      }),
+    );
+    log.info('worker polling', {
+      taskQueue: config.temporal.taskQueue,
+      namespace: config.temporal.namespace,
+    });
+  }
+  let running: Promise<void> | undefined;
+  return {
+    workers,
+    run: () => (running ??= Promise.all(workers.map((w) => w.run())).then(() => undefined)),
+    shutdown: async () => {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}

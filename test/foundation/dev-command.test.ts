@@ -1,0 +1,85 @@
+// `rebound dev` as a user runs it: a real process with the embedded Temporal, stopped by a signal,
+// started again on the same data directory.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { freePort } from '../../src/dev-server';
+import { runRebound, startRebound } from '../support/processes';
+import { temporalCliPath } from '../support/temporal';
+
+function processesUsing(dataDir: string): string {
+  try {
+    return execFileSync('pgrep', ['-af', dataDir], { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+describe('rebound dev', () => {
+  it('starts Temporal, worker and receiver, stops cleanly, and keeps incidents across restarts', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rebound-dev-'));
+    const [temporalPort, uiPort, receiverPort] = [await freePort(), await freePort(), await freePort()];
+    const env = {
+      TEMPORAL_CLI_PATH: temporalCliPath(),
+      REBOUND_DATA_DIR: dataDir,
+      REBOUND_TEMPORAL_PORT: String(temporalPort),
+      REBOUND_UI_PORT: String(uiPort),
+      REBOUND_PORT: String(receiverPort),
+      TEMPORAL_TASK_QUEUE: 'dev-test',
+    };
+    const first = startRebound(['dev'], env);
+    try {
+      await first.waitFor(/Press Ctrl-C to stop/);
+      const out = first.output();
+      assert.match(out, new RegExp(`receiver: +http://127\\.0\\.0\\.1:${receiverPort}`));
+      assert.match(out, new RegExp(`temporal: +127\\.0\\.0\\.1:${temporalPort}`));
+      assert.match(out, new RegExp(`web ui: +http://127\\.0\\.0\\.1:${uiPort}`));
+      const ready = await fetch(`http://127.0.0.1:${receiverPort}/readyz`);
+      assert.equal(ready.status, 200);
+      const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
+      assert.equal(ui.status, 200);
+
+      const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+      const client = new Client({ connection });
+      // A workflow type no worker knows keeps it open, as an incident waiting on a human would be.
+      await client.workflow.start('no-such-workflow', {
+        taskQueue: 'nobody-polls',
+        workflowId: 'survives-restart',
+      });
+      const retention = await connection.workflowService.describeNamespace({ namespace: 'default' });
+      assert.equal(Number(retention.config?.workflowExecutionRetentionTtl?.seconds), 30 * 86_400);
+      await connection.close();
+    } finally {
+      assert.equal(await first.stop('SIGTERM'), 0, first.output());
+    }
+    assert.match(first.output(), /temporal stopped/);
+    assert.equal(processesUsing(dataDir), '', 'nothing is left running after SIGTERM');
+
+    const second = startRebound(['dev'], env);
+    try {
+      await second.waitFor(/Press Ctrl-C to stop/);
+      const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+      const client = new Client({ connection });
+      const description = await client.workflow.getHandle('survives-restart').describe();
+      assert.equal(description.status.name, 'RUNNING');
+      await client.workflow.getHandle('survives-restart').terminate('test done');
+      await connection.close();
+    } finally {
+      assert.equal(await second.stop('SIGINT'), 0, second.output());
+    }
+    assert.equal(processesUsing(dataDir), '');
+  });
+
+  it('refuses a bad setting with a message naming it, before starting anything', async () => {
+    const result = await runRebound(['dev', '--receiver-port', 'eighty']);
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      /receiver\.port \(from --receiver-port\): "eighty" is not valid; expected a whole number/,
+    );
+  });
+});
