@@ -108,7 +108,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   } catch (error) {
     await stop();
     const logHint = options.logFile ? ` See the server log at ${options.logFile}.` : '';
-    throw new Error(`The embedded Temporal server did not start: ${(error as Error).message}.${logHint}`, { cause: error });
+    throw new Error(`The embedded Temporal server did not start: ${(error as Error).message}.${logHint}`, {
+      cause: error,
+    });
   }
   return {
     address,

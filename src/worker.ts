@@ -1,7 +1,13 @@
 // The worker entry point: polls the task queue, runs incident workflows and their activities.
 // A worker given a Docker host name serves only that host's queue, with only the Docker activities.
 import path from 'node:path';
-import { DefaultLogger, type NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  type NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { Config } from './config';
 import { logger } from './log';
