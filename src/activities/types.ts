@@ -204,19 +204,3 @@ export interface ReboundActivities {
   notify(input: StepInput<NotifyParams>): Promise<NotifyResult>;
   slackIncidentMessage(input: IncidentMessageInput): Promise<IncidentMessageResult>;
 }
-
-/** Which activity carries out each activity step type. */
-export const ACTIVITY_FOR_STEP = {
-  'container.inspect': 'containerInspect',
-  'container.restart': 'containerRestart',
-  'container.start': 'containerStart',
-  'container.stop': 'containerStop',
-  'container.failover': 'containerFailover',
-  'container.wait-healthy': 'containerWaitHealthy',
-  'probe.http': 'probeHttp',
-  'probe.tcp': 'probeTcp',
-  'prometheus.query': 'prometheusQuery',
-  'impact.assess': 'impactAssess',
-  'http.call': 'httpCall',
-  notify: 'notify',
-} as const satisfies Record<string, keyof ReboundActivities>;
