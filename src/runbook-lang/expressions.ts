@@ -49,7 +49,7 @@ function firstLine(error: unknown): string {
 function explain(error: unknown): string {
   const text = firstLine(error);
   const noKey = /^No such key: (.*)$/.exec(text);
-  if (noKey) return `no such key "${noKey[1]}" (test for it first with has(...), e.g. has(labels.${noKey[1]}))`;
+  if (noKey) return `no such key "${noKey[1]}" (test for it first with has(), e.g. has(labels.${noKey[1]}) ? labels.${noKey[1]} : "")`;
   const unknownVar = /^Unknown variable: (.*)$/.exec(text);
   if (unknownVar) return `unknown name "${unknownVar[1]}"; expressions can use ${SCOPE_NAMES.join(', ')}`;
   const overload = /^no such overload: (.*)$/.exec(text);
