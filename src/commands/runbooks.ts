@@ -118,7 +118,7 @@ export function registerRunbookCommands(program: Command): void {
   ).action(
     action((dir: string | undefined, options: Record<string, unknown>) => {
       const config = configFromOptions(options);
-      process.exitCode = lint(dir ?? config.runbooks.dir);
+      process.exitCode = lint(dir ?? config.runbooks.dir ?? 'runbooks');
     }),
   );
 
@@ -135,7 +135,7 @@ export function registerRunbookCommands(program: Command): void {
       const { alert: alertArgument, json, ...settings } = options;
       const config = configFromOptions(settings);
       const alert = alertFromArgument(String(alertArgument));
-      const { snapshot } = findRunbook(nameOrFile, config.runbooks.dir);
+      const { snapshot } = findRunbook(nameOrFile, config.runbooks.dir ?? 'runbooks');
       const plan = planIncident(snapshot, alert);
       console.log(json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
       if (plan.error !== undefined) process.exitCode = 1;

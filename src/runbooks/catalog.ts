@@ -1,7 +1,7 @@
 // The runbooks of a directory, loaded and validated together, and routing alerts to them.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { renderTemplates, renderVariables } from '../runbook-lang/expressions';
+import { expressionReferences, renderTemplates, renderVariables, templateExpressions } from '../runbook-lang/expressions';
 import { matchesAll } from '../runbook-lang/matchers';
 import { makeScope } from '../runbook-lang/scope';
 import type { Runbook, RunbookSnapshot } from '../runbook-lang/types';
@@ -78,7 +78,9 @@ export function checkRunbookDir(dir: string): { runbooks: RunbookSnapshot[]; pro
 export function targetKey(runbook: Runbook, alert: TargetAlert): string {
   if (!runbook.target) return alert.fingerprint;
   const scope = makeScope({ alert, incident: { runbook: runbook.name } });
-  scope.vars = renderVariables(runbook.variables, scope);
+  // Variables only when the target reads them: one that cannot render must not block routing.
+  if (templateExpressions(runbook.target).some((expression) => expressionReferences(expression).has('vars')))
+    scope.vars = renderVariables(runbook.variables, scope);
   const rendered = renderTemplates(runbook.target, scope);
   const key = typeof rendered === 'string' ? rendered.trim() : JSON.stringify(rendered);
   if (key === '' || key === 'null')
