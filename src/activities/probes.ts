@@ -99,7 +99,9 @@ export async function httpProbe(params: HttpProbeParams): Promise<HttpProbeResul
           }),
     };
   } catch (error) {
-    if (cancellationSignal()?.aborted) throw error;
+    // Cancellation is not an answer about the target: surface it as the activity's cancellation.
+    const cancel = cancellationSignal();
+    if (cancel?.aborted) throw cancel.reason;
     return {
       ok: false,
       durationMs: Math.round(performance.now() - started),
