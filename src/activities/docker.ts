@@ -117,12 +117,12 @@ function activityContext(): Context | undefined {
 }
 
 export interface DockerIntegration {
-  containerInspect(input: StepInput<ContainerRef>): Promise<ContainerState>;
-  containerRestart(input: StepInput<RestartParams>): Promise<RestartResult | DryRunReport>;
-  containerStart(input: StepInput<ContainerRef>): Promise<ContainerState | DryRunReport>;
-  containerStop(input: StepInput<RestartParams>): Promise<ContainerState | DryRunReport>;
-  containerFailover(input: StepInput<FailoverParams>): Promise<FailoverResult | DryRunReport>;
-  containerWaitHealthy(input: StepInput<WaitHealthyParams>): Promise<WaitHealthyResult>;
+  containerInspect: (input: StepInput<ContainerRef>) => Promise<ContainerState>;
+  containerRestart: (input: StepInput<RestartParams>) => Promise<RestartResult | DryRunReport>;
+  containerStart: (input: StepInput<ContainerRef>) => Promise<ContainerState | DryRunReport>;
+  containerStop: (input: StepInput<RestartParams>) => Promise<ContainerState | DryRunReport>;
+  containerFailover: (input: StepInput<FailoverParams>) => Promise<FailoverResult | DryRunReport>;
+  containerWaitHealthy: (input: StepInput<WaitHealthyParams>) => Promise<WaitHealthyResult>;
 }
 
 export function createDockerActivities(settings: Config['docker']): DockerIntegration {

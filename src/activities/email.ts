@@ -74,7 +74,7 @@ export function smtpFailure(error: unknown): ApplicationFailure {
 }
 
 export interface EmailIntegration {
-  notify(input: StepInput<NotifyParams>): Promise<NotifyResult>;
+  notify: (input: StepInput<NotifyParams>) => Promise<NotifyResult>;
 }
 
 export function createEmailActivities(settings: EmailSettings): EmailIntegration {

@@ -213,8 +213,8 @@ interface FoundMessage {
 }
 
 export interface SlackIntegration {
-  notify(input: StepInput<NotifyParams>): Promise<NotifyResult>;
-  slackIncidentMessage(input: IncidentMessageInput): Promise<IncidentMessageResult>;
+  notify: (input: StepInput<NotifyParams>) => Promise<NotifyResult>;
+  slackIncidentMessage: (input: IncidentMessageInput) => Promise<IncidentMessageResult>;
 }
 
 export function createSlackActivities(settings: SlackSettings): SlackIntegration {

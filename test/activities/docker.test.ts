@@ -46,6 +46,11 @@ function env(info: { attempt?: number; startToCloseTimeoutMs?: number } = {}): M
   });
 }
 
+/** Runs one activity in a real activity Context (heartbeats, cancellation, attempt number). */
+function run<P, R>(fn: (input: P) => Promise<R>, input: P, e: MockActivityEnvironment = env()): Promise<R> {
+  return e.run(fn, input);
+}
+
 async function startedAt(name: string): Promise<string> {
   return (await engine.docker.getContainer(name).inspect()).State.StartedAt;
 }
@@ -66,7 +71,7 @@ async function expectFailure(
   assert.fail(`expected a ${type} failure`);
 }
 
-before(async () => {
+void before(async () => {
   engine = await startDockerEngine();
   image = await buildBusyboxImage(engine);
   activities = createDockerActivities({
@@ -77,15 +82,15 @@ before(async () => {
   });
 });
 
-after(async () => {
+void after(async () => {
   await engine?.stop();
 });
 
-describe('container activities on a real Docker engine', () => {
-  it('restarts a killed container and finds it healthy through its Docker health check', async () => {
+void describe('container activities on a real Docker engine', () => {
+  void it('restarts a killed container and finds it healthy through its Docker health check', async () => {
     const port = await freePort();
     await runHealthContainer(engine, { name: 'api-1', image, port, healthcheck: true });
-    const first = await env().run(activities.containerWaitHealthy, {
+    const first = await run(activities.containerWaitHealthy, {
       params: { container: 'api-1', intervalMs: 200 },
       ctx: ctx(),
     });
@@ -93,27 +98,35 @@ describe('container activities on a real Docker engine', () => {
     assert.equal(first.last.health, 'healthy');
 
     await engine.docker.getContainer('api-1').kill();
-    const dead = await env().run(activities.containerInspect, { params: { container: 'api-1' }, ctx: ctx() });
+    const dead = await run(activities.containerInspect, { params: { container: 'api-1' }, ctx: ctx() });
     assert.equal(dead.exists, true);
     assert.equal(dead.running, false);
 
     const heartbeats: unknown[] = [];
     const e = env();
     e.on('heartbeat', (d: unknown) => heartbeats.push(d));
-    const result = (await e.run(activities.containerRestart, {
-      params: { container: 'api-1', stopTimeout: 1 },
-      ctx: ctx(),
-    })) as RestartResult;
+    const result = (await run(
+      activities.containerRestart,
+      {
+        params: { container: 'api-1', stopTimeout: 1 },
+        ctx: ctx(),
+      },
+      e,
+    )) as RestartResult;
     assert.equal(result.restarted, true);
     assert.ok(heartbeats.length >= 1, 'restart heartbeats');
 
     const w = env();
     const observed: unknown[] = [];
     w.on('heartbeat', (d: unknown) => observed.push(d));
-    const healthy = await w.run(activities.containerWaitHealthy, {
-      params: { container: 'api-1', intervalMs: 200 },
-      ctx: ctx(),
-    });
+    const healthy = await run(
+      activities.containerWaitHealthy,
+      {
+        params: { container: 'api-1', intervalMs: 200 },
+        ctx: ctx(),
+      },
+      w,
+    );
     assert.equal(healthy.healthy, true);
     assert.equal(healthy.last.running, true);
     assert.equal(observed.length, healthy.observations, 'one heartbeat per observation');
@@ -121,13 +134,13 @@ describe('container activities on a real Docker engine', () => {
     assert.equal(response.status, 200);
   });
 
-  it('does not restart twice when a retried attempt finds the restart already done', async () => {
+  void it('does not restart twice when a retried attempt finds the restart already done', async () => {
     const port = await freePort();
     await runHealthContainer(engine, { name: 'api-2', image, port });
     await new Promise((r) => setTimeout(r, 1100));
     const stepStartedAt = new Date().toISOString();
     const before = await startedAt('api-2');
-    const first = (await env().run(activities.containerRestart, {
+    const first = (await run(activities.containerRestart, {
       params: { container: 'api-2', stopTimeout: 1 },
       ctx: ctx({ stepStartedAt }),
     })) as RestartResult;
@@ -135,54 +148,58 @@ describe('container activities on a real Docker engine', () => {
     const afterFirst = await startedAt('api-2');
     assert.notEqual(afterFirst, before);
 
-    const retry = (await env({ attempt: 2 }).run(activities.containerRestart, {
-      params: { container: 'api-2', stopTimeout: 1 },
-      ctx: ctx({ stepStartedAt }),
-    })) as RestartResult;
+    const retry = (await run(
+      activities.containerRestart,
+      {
+        params: { container: 'api-2', stopTimeout: 1 },
+        ctx: ctx({ stepStartedAt }),
+      },
+      env({ attempt: 2 }),
+    )) as RestartResult;
     assert.equal(retry.restarted, false);
     assert.equal(await startedAt('api-2'), afterFirst, 'StartedAt unchanged: no second restart');
   });
 
-  it('treats 304 from start and stop as success', async () => {
+  void it('treats 304 from start and stop as success', async () => {
     const port = await freePort();
     const container = await runHealthContainer(engine, { name: 'api-3', image, port });
     // The engine really answers 304 for a start of a running container.
     await assert.rejects(container.start(), (e: { statusCode?: number }) => e.statusCode === 304);
-    const started = (await env().run(activities.containerStart, {
+    const started = (await run(activities.containerStart, {
       params: { container: 'api-3' },
       ctx: ctx(),
     })) as ContainerState;
     assert.equal(started.running, true);
 
-    const stopped = (await env().run(activities.containerStop, {
+    const stopped = (await run(activities.containerStop, {
       params: { container: 'api-3', stopTimeout: 1 },
       ctx: ctx(),
     })) as ContainerState;
     assert.equal(stopped.running, false);
     await assert.rejects(container.stop({ t: 1 }), (e: { statusCode?: number }) => e.statusCode === 304);
-    const again = (await env().run(activities.containerStop, {
+    const again = (await run(activities.containerStop, {
       params: { container: 'api-3', stopTimeout: 1 },
       ctx: ctx(),
     })) as ContainerState;
     assert.equal(again.running, false);
   });
 
-  it('fails a missing container with non-retryable ContainerNotFound naming the container and host', async () => {
-    for (const run of [
-      () => env().run(activities.containerRestart, { params: { container: 'nope' }, ctx: ctx() }),
-      () => env().run(activities.containerStart, { params: { container: 'nope' }, ctx: ctx() }),
-      () => env().run(activities.containerStop, { params: { container: 'nope' }, ctx: ctx() }),
-      () => env().run(activities.containerWaitHealthy, { params: { container: 'nope' }, ctx: ctx() }),
+  void it('fails a missing container with non-retryable ContainerNotFound naming the container and host', async () => {
+    for (const attempt of [
+      () => run(activities.containerRestart, { params: { container: 'nope' }, ctx: ctx() }),
+      () => run(activities.containerStart, { params: { container: 'nope' }, ctx: ctx() }),
+      () => run(activities.containerStop, { params: { container: 'nope' }, ctx: ctx() }),
+      () => run(activities.containerWaitHealthy, { params: { container: 'nope' }, ctx: ctx() }),
     ]) {
-      const failure = await expectFailure(run(), 'ContainerNotFound', true);
+      const failure = await expectFailure(attempt(), 'ContainerNotFound', true);
       assert.match(failure.message, /"nope"/);
       assert.match(failure.message, /test-host/);
     }
-    const state = await env().run(activities.containerInspect, { params: { container: 'nope' }, ctx: ctx() });
+    const state = await run(activities.containerInspect, { params: { container: 'nope' }, ctx: ctx() });
     assert.deepEqual(state, { exists: false, running: false });
   });
 
-  it('fails over from primary to standby and verifies the standby healthy', async () => {
+  void it('fails over from primary to standby and verifies the standby healthy', async () => {
     const [p1, p2] = [await freePort(), await freePort()];
     await runHealthContainer(engine, { name: 'db-primary', image, port: p1, healthcheck: true });
     await runHealthContainer(engine, {
@@ -192,7 +209,7 @@ describe('container activities on a real Docker engine', () => {
       healthcheck: true,
       start: false,
     });
-    const result = await env().run(activities.containerFailover, {
+    const result = await run(activities.containerFailover, {
       params: { primary: 'db-primary', standby: 'db-standby', stopTimeout: 1 },
       ctx: ctx(),
     });
@@ -201,23 +218,31 @@ describe('container activities on a real Docker engine', () => {
     assert.equal(result.standby.running, true);
     assert.equal(result.standby.health, 'healthy');
     // Retried: both calls are already done (304) and it still succeeds.
-    const retry = await env({ attempt: 2 }).run(activities.containerFailover, {
-      params: { primary: 'db-primary', standby: 'db-standby', stopTimeout: 1 },
-      ctx: ctx(),
-    });
+    const retry = await run(
+      activities.containerFailover,
+      {
+        params: { primary: 'db-primary', standby: 'db-standby', stopTimeout: 1 },
+        ctx: ctx(),
+      },
+      env({ attempt: 2 }),
+    );
     assert.ok(!('dryRun' in retry));
     assert.equal(retry.standby.running, true);
   });
 
-  it('gives up just before the attempt timeout with the last observed state', async () => {
+  void it('gives up just before the attempt timeout with the last observed state', async () => {
     const port = await freePort();
     await runHealthContainer(engine, { name: 'sick', image, port, failingHealthcheck: true });
     const started = Date.now();
     const failure = await expectFailure(
-      env({ startToCloseTimeoutMs: 4000 }).run(activities.containerWaitHealthy, {
-        params: { container: 'sick', intervalMs: 200 },
-        ctx: ctx(),
-      }),
+      run(
+        activities.containerWaitHealthy,
+        {
+          params: { container: 'sick', intervalMs: 200 },
+          ctx: ctx(),
+        },
+        env({ startToCloseTimeoutMs: 4000 }),
+      ),
       'ContainerNotHealthy',
       true,
     );
@@ -230,10 +255,10 @@ describe('container activities on a real Docker engine', () => {
     assert.ok(details.observations > 3);
   });
 
-  it('probes a URL when the container has no health check, and honours cancellation', async () => {
+  void it('probes a URL when the container has no health check, and honours cancellation', async () => {
     const port = await freePort();
     await runHealthContainer(engine, { name: 'web', image, port });
-    const ok = await env().run(activities.containerWaitHealthy, {
+    const ok = await run(activities.containerWaitHealthy, {
       params: { container: 'web', url: `http://127.0.0.1:${port}/health`, intervalMs: 200 },
       ctx: ctx(),
     });
@@ -241,31 +266,35 @@ describe('container activities on a real Docker engine', () => {
     assert.equal(ok.last.health, undefined);
 
     const e = env();
-    const waiting = e.run(activities.containerWaitHealthy, {
-      params: { container: 'web', url: `http://127.0.0.1:${port}/missing`, intervalMs: 200 },
-      ctx: ctx(),
-    });
+    const waiting = run(
+      activities.containerWaitHealthy,
+      {
+        params: { container: 'web', url: `http://127.0.0.1:${port}/missing`, intervalMs: 200 },
+        ctx: ctx(),
+      },
+      e,
+    );
     setTimeout(() => e.cancel(), 700);
     await assert.rejects(waiting, (error) => error instanceof CancelledFailure);
   });
 
-  it('dry run changes nothing and reports what it would do', async () => {
+  void it('dry run changes nothing and reports what it would do', async () => {
     const port = await freePort();
     await runHealthContainer(engine, { name: 'api-dry', image, port });
     const before = await startedAt('api-dry');
-    const report = (await env().run(activities.containerRestart, {
+    const report = (await run(activities.containerRestart, {
       params: { container: 'api-dry', stopTimeout: 10 },
       ctx: ctx({ dryRun: true, stepStartedAt: new Date(Date.now() + 60_000).toISOString() }),
     })) as DryRunReport;
     assert.equal(report.dryRun, true);
     assert.equal(report.wouldDo, 'restart container api-dry on host test-host (stop timeout 10s)');
     assert.equal((report.observed as ContainerState).running, true);
-    const stop = (await env().run(activities.containerStop, {
+    const stop = (await run(activities.containerStop, {
       params: { container: 'api-dry' },
       ctx: ctx({ dryRun: true }),
     })) as DryRunReport;
     assert.equal(stop.dryRun, true);
-    const failover = (await env().run(activities.containerFailover, {
+    const failover = (await run(activities.containerFailover, {
       params: { primary: 'api-dry', standby: 'api-3' },
       ctx: ctx({ dryRun: true }),
     })) as DryRunReport;
@@ -275,8 +304,8 @@ describe('container activities on a real Docker engine', () => {
   });
 });
 
-describe('docker connection settings', () => {
-  it('reads unix and tcp hosts', () => {
+void describe('docker connection settings', () => {
+  void it('reads unix and tcp hosts', () => {
     assert.deepEqual(dockerOptions({ host: 'unix:///run/x.sock', tlsVerify: false, timeoutMs: 5 }), {
       socketPath: '/run/x.sock',
       timeout: 5,
@@ -292,7 +321,7 @@ describe('docker connection settings', () => {
     assert.throws(() => dockerOptions({ host: 'ssh://x', tlsVerify: false, timeoutMs: 5 }), /DOCKER_HOST/);
   });
 
-  it('names the task queue of a Docker host', () => {
+  void it('names the task queue of a Docker host', () => {
     assert.equal(dockerTaskQueue('rebound', 'edge-1'), 'rebound.docker.edge-1');
   });
 });

@@ -156,6 +156,7 @@ export async function startDockerEngine(): Promise<DockerEngine> {
     await stop();
     throw new Error(
       `Cannot start a Docker engine for this test (${INSTALL_HINT} if missing; must run as root): ${(error as Error).message}`,
+      { cause: error },
     );
   }
   return { socketPath, host: `unix://${socketPath}`, docker, dir, stop };
