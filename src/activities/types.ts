@@ -182,10 +182,17 @@ export interface IncidentMessageInput {
   state: IncidentState;
   /** A step result to post into the message's thread. */
   threadText?: string;
+  /**
+   * What the thread reply is about (for example the step id), so a retried attempt recognises a reply it
+   * already posted. Defaults to a hash of threadText.
+   */
+  threadKey?: string;
 }
 
 export interface IncidentMessageResult {
   ts: string;
+  /** The channel id Slack answered with; chat.update needs the id, so pass it back as `channel` next time. */
+  channel?: string;
 }
 
 /** Activities by the name the worker registers them under. */
