@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { SMTPServer } from 'smtp-server';
 import { createEmailActivities, type EmailIntegration } from '../../src/activities/email';
-import type { NotifyParams, StepContext } from '../../src/activities/types';
+import type { NotifyParams, NotifyResult, StepContext, StepInput } from '../../src/activities/types';
 import { freePort } from '../support/docker-engine';
 
 const USER = 'rebound';
@@ -72,8 +72,13 @@ function ctx(stepId = 'escalate-mail'): StepContext {
   };
 }
 
-function send(integration: EmailIntegration, params: NotifyParams, stepId?: string) {
-  return new MockActivityEnvironment().run(integration.notify, { params, ctx: ctx(stepId) });
+function send(integration: EmailIntegration, params: NotifyParams, stepId?: string): Promise<NotifyResult> {
+  const input: StepInput<NotifyParams> = { params, ctx: ctx(stepId) };
+  return new MockActivityEnvironment().run<
+    [StepInput<NotifyParams>],
+    NotifyResult,
+    EmailIntegration['notify']
+  >(integration.notify, input);
 }
 
 /** The decoded text/html part of a raw MIME message (quoted-printable, as nodemailer writes it). */
