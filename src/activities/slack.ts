@@ -204,7 +204,9 @@ export function incidentBlocks(
       { type: 'mrkdwn', text: truncate(link ? `${context} · <${link}|details>` : context, SECTION_LIMIT) },
     ],
   });
-  return { text: truncate(`${title}: ${state.runbook} on ${state.targetKey}`, TEXT_LIMIT), blocks };
+  // The fallback text is shown in notifications and parsed as mrkdwn: escape it; the header is
+  // plain_text, where Slack never turns anything into a mention or link.
+  return { text: truncate(e(`${title}: ${state.runbook} on ${state.targetKey}`), TEXT_LIMIT), blocks };
 }
 
 interface FoundMessage {
