@@ -209,10 +209,8 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       validator: (request: CloseRequest) => {
         if (typeof request.identity !== 'string' || !request.identity.trim())
           throw new Error('closing needs an identity');
-        if (state.status !== 'escalated' || stage !== 'holding')
-          throw new Error(
-            `only an escalated incident waiting for its alert can be closed by hand; this one is ${state.status}`,
-          );
+        if (state.status !== 'escalated')
+          throw new Error(`only an escalated incident can be closed by hand; this one is ${state.status}`);
       },
     },
   );
@@ -465,6 +463,8 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     const target = steps.findIndex((s) => s.id === policy.goto);
     if (target === -1)
       return { kind: 'abort', reason: `runbook error: goto ${policy.goto} names no step (from ${step.id})` };
+    // Jumping into the escalate phase is escalating: those steps are for humans.
+    if (!escalated && steps[target]?.phase === 'escalate') return { kind: 'escalate', reason };
     note('step', `${step.id} failed; going to ${policy.goto}`);
     return { kind: 'goto', index: target };
   }
