@@ -23,7 +23,14 @@ export interface ExpressionScope {
   vars: Record<string, unknown>;
   /** Earlier steps by id. */
   steps: Record<string, StepView>;
-  incident: { id: string; target: string; runbook: string; escalated: boolean; dryRun: boolean; alertFiring: boolean };
+  incident: {
+    id: string;
+    target: string;
+    runbook: string;
+    escalated: boolean;
+    dryRun: boolean;
+    alertFiring: boolean;
+  };
 }
 
 /** The alert fields a scope is built from (an AlertSnapshot fits). */
