@@ -25,40 +25,60 @@ function rebound(...args: string[]): { code: number | null; stdout: string; stde
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('rebound runbooks', () => {
-  it('lint: the samples are OK (exit 0)', () => {
+void describe('rebound runbooks', () => {
+  void it('lint: the samples are OK (exit 0)', () => {
     const result = rebound('runbooks', 'lint');
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^3 runbooks OK$/m);
   });
 
-  it('lint: prints file:line:col: message per problem and exits 1', () => {
+  void it('lint: prints file:line:col: message per problem and exits 1', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-lint-'));
     const good = readFileSync(path.join(root, 'runbooks/10-restart-container.yaml'), 'utf8');
     writeFileSync(path.join(dir, '10-ok.yaml'), good);
-    writeFileSync(path.join(dir, '20-bad.yaml'), good.replace('name: restart-container', 'name: other').replace('    onFailure: { goto: tell-humans }\n\n  - id: wait-healthy', '    onFailur: abort\n\n  - id: wait-healthy'));
+    writeFileSync(
+      path.join(dir, '20-bad.yaml'),
+      good
+        .replace('name: restart-container', 'name: other')
+        .replace(
+          '    onFailure: { goto: tell-humans }\n\n  - id: wait-healthy',
+          '    onFailur: abort\n\n  - id: wait-healthy',
+        ),
+    );
     const result = rebound('runbooks', 'lint', dir);
     assert.equal(result.code, 1, result.stdout + result.stderr);
-    assert.match(result.stdout, new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/20-bad\\.yaml:34:5: unknown key "onFailur" in step "restart" \\(did you mean "onFailure"\\?\\)`, 'm'));
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/20-bad\\.yaml:34:5: unknown key "onFailur" in step "restart" \\(did you mean "onFailure"\\?\\)`,
+        'm',
+      ),
+    );
     assert.match(result.stdout, /^1 problem in 1 of 2 files$/m);
   });
 
-  it('lint: a missing directory is a problem, not a crash', () => {
+  void it('lint: a missing directory is a problem, not a crash', () => {
     const result = rebound('runbooks', 'lint', path.join(os.tmpdir(), 'rebound-does-not-exist'));
     assert.equal(result.code, 1);
     assert.match(result.stdout, /cannot read the runbooks directory: no such directory/);
   });
 
-  it('plan: from label pairs, as text', () => {
-    const result = rebound('runbooks', 'plan', 'restart-container', '--alert', 'alertname=ContainerUnhealthy,severity=critical,instance=edge-1,container=api');
+  void it('plan: from label pairs, as text', () => {
+    const result = rebound(
+      'runbooks',
+      'plan',
+      'restart-container',
+      '--alert',
+      'alertname=ContainerUnhealthy,severity=critical,instance=edge-1,container=api',
+    );
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^Target    edge-1\/api$/m);
-    assert.match(result.stdout, /^Workflow  incident\/restart-container\/edge-1\/api$/m);
+    assert.match(result.stdout, /^Target {4}edge-1\/api$/m);
+    assert.match(result.stdout, /^Workflow {2}incident\/restart-container\/edge-1\/api$/m);
     assert.match(result.stdout, /2\. \[remediate\] restart: container\.restart \(mutating\)/);
     assert.match(result.stdout, /when vars\.healthUrl != "" → false: skipped/);
   });
 
-  it('plan: from an Alertmanager webhook file, as JSON, for a runbook file', () => {
+  void it('plan: from an Alertmanager webhook file, as JSON, for a runbook file', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-plan-'));
     const payload = path.join(dir, 'webhook.json');
     writeFileSync(
@@ -80,17 +100,34 @@ describe('rebound runbooks', () => {
         ],
       }),
     );
-    const result = rebound('runbooks', 'plan', path.join(root, 'runbooks/20-failover.yaml'), '--alert', payload, '--json');
+    const result = rebound(
+      'runbooks',
+      'plan',
+      path.join(root, 'runbooks/20-failover.yaml'),
+      '--alert',
+      payload,
+      '--json',
+    );
     assert.equal(result.code, 0, result.stderr);
-    const plan = JSON.parse(result.stdout) as { workflowId: string; alert: { fingerprint: string }; steps: { id: string; params: unknown }[] };
+    const plan = JSON.parse(result.stdout) as {
+      workflowId: string;
+      alert: { fingerprint: string };
+      steps: { id: string; params: unknown }[];
+    };
     assert.equal(plan.workflowId, 'incident/failover/db');
     assert.equal(plan.alert.fingerprint, 'a1b2c3');
-    assert.deepEqual(plan.steps.find((s) => s.id === 'standby-healthy')?.params, { container: 'db-standby', url: 'http://db:8080/health' });
+    assert.deepEqual(plan.steps.find((s) => s.id === 'standby-healthy')?.params, {
+      container: 'db-standby',
+      url: 'http://db:8080/health',
+    });
   });
 
-  it('plan: an unknown runbook name is a clear error with exit 2', () => {
+  void it('plan: an unknown runbook name is a clear error with exit 2', () => {
     const result = rebound('runbooks', 'plan', 'nope', '--alert', 'a=b');
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /no runbook named "nope" in runbooks and no such file; runbooks: restart-container, failover, escalate-only/);
+    assert.match(
+      result.stderr,
+      /no runbook named "nope" in runbooks and no such file; runbooks: restart-container, failover, escalate-only/,
+    );
   });
 });

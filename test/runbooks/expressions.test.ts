@@ -35,20 +35,29 @@ function scope(): ExpressionScope {
   });
 }
 
-describe('conditions', () => {
-  it('evaluates over labels, annotations, alert, vars, steps and incident', () => {
+void describe('conditions', () => {
+  void it('evaluates over labels, annotations, alert, vars, steps and incident', () => {
     const s = scope();
     assert.equal(evaluateCondition('labels.severity == "critical"', s), true);
     assert.equal(evaluateCondition('labels.severity in ["warning", "info"]', s), false);
     assert.equal(evaluateCondition('annotations.summary.contains("unhealthy")', s), true);
     assert.equal(evaluateCondition('alert.status == "firing" && alert.fingerprint == "abc123"', s), true);
-    assert.equal(evaluateCondition('!steps.inspect.output.running || steps.inspect.output.health == "unhealthy"', s), true);
-    assert.equal(evaluateCondition('steps.impact.status == "failed" && steps.impact.error.message != ""', s), true);
-    assert.equal(evaluateCondition('incident.dryRun && !incident.escalated && incident.alertFiring', s), true);
+    assert.equal(
+      evaluateCondition('!steps.inspect.output.running || steps.inspect.output.health == "unhealthy"', s),
+      true,
+    );
+    assert.equal(
+      evaluateCondition('steps.impact.status == "failed" && steps.impact.error.message != ""', s),
+      true,
+    );
+    assert.equal(
+      evaluateCondition('incident.dryRun && !incident.escalated && incident.alertFiring', s),
+      true,
+    );
     assert.equal(evaluateCondition('has(labels.team)', s), false);
   });
 
-  it('compares and computes with JSON numbers and CEL int literals alike', () => {
+  void it('compares and computes with JSON numbers and CEL int literals alike', () => {
     const s = scope();
     assert.equal(evaluateCondition('steps.inspect.output.restartCount >= 3', s), true);
     assert.equal(evaluateCondition('vars.replicas / 2 > 1', s), true);
@@ -61,7 +70,7 @@ describe('conditions', () => {
     assert.equal(evaluateExpression('7 / 2', s), 3);
   });
 
-  it('converts BigInt results to plain numbers, also inside lists and maps', () => {
+  void it('converts BigInt results to plain numbers, also inside lists and maps', () => {
     const s = scope();
     const size = evaluateExpression('size(labels)', s);
     assert.equal(typeof size, 'number');
@@ -71,22 +80,29 @@ describe('conditions', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(evaluateExpression('{"n": 10}', s))), { n: 10 });
   });
 
-  it('requires a boolean result', () => {
+  void it('requires a boolean result', () => {
     assert.throws(
       () => evaluateCondition('labels.severity', scope()),
-      (error: unknown) => error instanceof ExpressionError && /produced string "critical", not a boolean/.test(error.message),
+      (error: unknown) =>
+        error instanceof ExpressionError && /produced string "critical", not a boolean/.test(error.message),
     );
     assert.throws(() => evaluateCondition('vars.replicas', scope()), /produced number 3, not a boolean/);
   });
 
-  it('reports a missing key, an unknown name, a type mismatch and a syntax error clearly', () => {
-    assert.throws(() => evaluateCondition('labels.team == "x"', scope()), /cannot evaluate "labels.team == "x"": no such key "team" \(test for it first with has\(\)/);
-    assert.throws(() => evaluateCondition('process.env.HOME == ""', scope()), /unknown name "process"; expressions can use alert, labels, annotations, vars, steps, incident/);
+  void it('reports a missing key, an unknown name, a type mismatch and a syntax error clearly', () => {
+    assert.throws(
+      () => evaluateCondition('labels.team == "x"', scope()),
+      /cannot evaluate "labels.team == "x"": no such key "team" \(test for it first with has\(\)/,
+    );
+    assert.throws(
+      () => evaluateCondition('process.env.HOME == ""', scope()),
+      /unknown name "process"; expressions can use alert, labels, annotations, vars, steps, incident/,
+    );
     assert.throws(() => evaluateExpression('"a" + 1', scope()), ExpressionError);
     assert.throws(() => evaluateExpression('labels.severity ==', scope()), /invalid expression/);
   });
 
-  it('reaches nothing outside the scope: no this, globals, prototypes or constructors', () => {
+  void it('reaches nothing outside the scope: no this, globals, prototypes or constructors', () => {
     const s = scope();
     for (const expression of [
       'this',
@@ -104,7 +120,7 @@ describe('conditions', () => {
     }
   });
 
-  it('checks syntax, names and condition types without evaluating', () => {
+  void it('checks syntax, names and condition types without evaluating', () => {
     assert.equal(checkExpression('labels.a == "b"'), undefined);
     assert.match(checkExpression('labels.a ==') ?? '', /Unexpected token/);
     assert.match(checkExpression('lables.a') ?? '', /unknown name "lables"/);
@@ -114,16 +130,25 @@ describe('conditions', () => {
   });
 });
 
-describe('templates', () => {
-  it('yields the raw value for a string that is exactly one template', () => {
+void describe('templates', () => {
+  void it('yields the raw value for a string that is exactly one template', () => {
     const s = scope();
     assert.deepEqual(
-      renderTemplates({ count: '{{ vars.replicas }}', on: '{{ steps.inspect.output.running }}', obj: '{{ vars.nested }}', list: '{{ vars.names }}', n: '{{ size(labels) }}' }, s),
+      renderTemplates(
+        {
+          count: '{{ vars.replicas }}',
+          on: '{{ steps.inspect.output.running }}',
+          obj: '{{ vars.nested }}',
+          list: '{{ vars.names }}',
+          n: '{{ size(labels) }}',
+        },
+        s,
+      ),
       { count: 3, on: false, obj: { port: 8080 }, list: ['a', 'b'], n: 4 },
     );
   });
 
-  it('interpolates mixed text: null as empty, objects as JSON', () => {
+  void it('interpolates mixed text: null as empty, objects as JSON', () => {
     const s = scope();
     assert.equal(renderTemplates('{{ labels.container }} on {{ labels.instance }}', s), 'api on edge-1');
     assert.equal(renderTemplates('port={{ vars.nested.port }} n={{ size(vars.names) }}', s), 'port=8080 n=2');
@@ -132,40 +157,73 @@ describe('templates', () => {
     assert.equal(renderTemplates('{{ labels.severity == "critical" }}!', s), 'true!');
   });
 
-  it('renders deeply through lists and maps and leaves non-strings alone', () => {
+  void it('renders deeply through lists and maps and leaves non-strings alone', () => {
     const s = scope();
-    assert.deepEqual(renderTemplates({ a: ['{{ labels.container }}', 5, true, null], b: { c: 'x-{{ alert.fingerprint }}' } }, s), {
-      a: ['api', 5, true, null],
-      b: { c: 'x-abc123' },
-    });
+    assert.deepEqual(
+      renderTemplates(
+        { a: ['{{ labels.container }}', 5, true, null], b: { c: 'x-{{ alert.fingerprint }}' } },
+        s,
+      ),
+      {
+        a: ['api', 5, true, null],
+        b: { c: 'x-abc123' },
+      },
+    );
   });
 
-  it('does not end a template at }} inside a quoted string', () => {
-    assert.deepEqual(parseTemplate('a {{ "}}" + labels.x }} b'), [{ text: 'a ' }, { expression: '"}}" + labels.x', source: '{{ "}}" + labels.x }}' }, { text: ' b' }]);
+  void it('does not end a template at }} inside a quoted string', () => {
+    assert.deepEqual(parseTemplate('a {{ "}}" + labels.x }} b'), [
+      { text: 'a ' },
+      { expression: '"}}" + labels.x', source: '{{ "}}" + labels.x }}' },
+      { text: ' b' },
+    ]);
     assert.equal(renderTemplates('{{ "}}" + labels.container }}', scope()), '}}api');
   });
 
-  it('rejects unterminated and empty templates', () => {
+  void it('rejects unterminated and empty templates', () => {
     assert.throws(() => renderTemplates('{{ labels.x', scope()), /unterminated template/);
     assert.throws(() => parseTemplate('a {{ }} b'), /empty template/);
   });
 
-  it('lists template expressions for validation', () => {
-    assert.deepEqual(templateExpressions({ a: 'x {{ labels.a }} {{ vars.b }}', b: ['{{ steps.c.output }}'], n: 1 }), ['labels.a', 'vars.b', 'steps.c.output']);
-    assert.deepEqual(memberReferences('steps.inspect.output.running && steps["wait-healthy"].status == "x"', 'steps').sort(), ['inspect', 'wait-healthy']);
+  void it('lists template expressions for validation', () => {
+    assert.deepEqual(
+      templateExpressions({ a: 'x {{ labels.a }} {{ vars.b }}', b: ['{{ steps.c.output }}'], n: 1 }),
+      ['labels.a', 'vars.b', 'steps.c.output'],
+    );
+    assert.deepEqual(
+      memberReferences('steps.inspect.output.running && steps["wait-healthy"].status == "x"', 'steps').sort(),
+      ['inspect', 'wait-healthy'],
+    );
   });
 
-  it('renders variables in order, each seeing the earlier ones', () => {
+  void it('renders variables in order, each seeing the earlier ones', () => {
     const s = scope();
-    const vars = renderVariables({ container: '{{ labels.container }}', url: 'http://{{ vars.container }}:8080/health' }, s);
+    const vars = renderVariables(
+      { container: '{{ labels.container }}', url: 'http://{{ vars.container }}:8080/health' },
+      s,
+    );
     assert.deepEqual(vars, { container: 'api', url: 'http://api:8080/health' });
-    assert.throws(() => renderVariables({ bad: '{{ labels.nope }}' }, s), /variable "bad": .*no such key "nope"/);
+    assert.throws(
+      () => renderVariables({ bad: '{{ labels.nope }}' }, s),
+      /variable "bad": .*no such key "nope"/,
+    );
   });
 
-  it('renders partially: templates reading steps stay as written', () => {
+  void it('renders partially: templates reading steps stay as written', () => {
     const s = makeScope({ alert: scope().alert, vars: { c: 'api' } });
-    const result = renderTemplatesPartially({ container: '{{ vars.c }}', text: 'was {{ steps.inspect.output.health }} for {{ vars.c }}', raw: '{{ steps.x.output }}' }, s);
-    assert.deepEqual(result.value, { container: 'api', text: 'was {{ steps.inspect.output.health }} for api', raw: '{{ steps.x.output }}' });
+    const result = renderTemplatesPartially(
+      {
+        container: '{{ vars.c }}',
+        text: 'was {{ steps.inspect.output.health }} for {{ vars.c }}',
+        raw: '{{ steps.x.output }}',
+      },
+      s,
+    );
+    assert.deepEqual(result.value, {
+      container: 'api',
+      text: 'was {{ steps.inspect.output.health }} for api',
+      raw: '{{ steps.x.output }}',
+    });
     assert.deepEqual(result.unresolved, ['steps.inspect.output.health', 'steps.x.output']);
   });
 });

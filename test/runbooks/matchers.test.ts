@@ -2,23 +2,33 @@
 // regexes, and a missing label matching as the empty string.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MatcherError, formatMatcher, matches, matchesAll, parseMatcher } from '../../src/runbook-lang/matchers';
+import {
+  MatcherError,
+  formatMatcher,
+  matches,
+  matchesAll,
+  parseMatcher,
+} from '../../src/runbook-lang/matchers';
 
-describe('parseMatcher', () => {
-  it('parses all four operators with and without spaces', () => {
+void describe('parseMatcher', () => {
+  void it('parses all four operators with and without spaces', () => {
     assert.deepEqual(parseMatcher('alertname="Down"'), { name: 'alertname', op: '=', value: 'Down' });
     assert.deepEqual(parseMatcher('  job != "api" '), { name: 'job', op: '!=', value: 'api' });
-    assert.deepEqual(parseMatcher('severity =~ "critical|warning"'), { name: 'severity', op: '=~', value: 'critical|warning' });
+    assert.deepEqual(parseMatcher('severity =~ "critical|warning"'), {
+      name: 'severity',
+      op: '=~',
+      value: 'critical|warning',
+    });
     assert.deepEqual(parseMatcher('env!~"dev.*"'), { name: 'env', op: '!~', value: 'dev.*' });
   });
 
-  it('accepts unquoted values as Alertmanager does', () => {
+  void it('accepts unquoted values as Alertmanager does', () => {
     assert.deepEqual(parseMatcher('severity = page'), { name: 'severity', op: '=', value: 'page' });
     assert.deepEqual(parseMatcher('instance=~edge-.*'), { name: 'instance', op: '=~', value: 'edge-.*' });
     assert.deepEqual(parseMatcher('x='), { name: 'x', op: '=', value: '' });
   });
 
-  it('unescapes quoted values', () => {
+  void it('unescapes quoted values', () => {
     assert.equal(parseMatcher('msg="say \\"hi\\""').value, 'say "hi"');
     assert.equal(parseMatcher('path="C:\\\\tmp"').value, 'C:\\tmp');
     assert.equal(parseMatcher('text="a\\nb"').value, 'a\nb');
@@ -27,7 +37,7 @@ describe('parseMatcher', () => {
     assert.equal(parseMatcher('label="a,b c"').value, 'a,b c');
   });
 
-  it('rejects malformed matchers with a message naming the allowed forms', () => {
+  void it('rejects malformed matchers with a message naming the allowed forms', () => {
     const cases: [string, RegExp][] = [
       ['="x"', /has no label name/],
       ['1abc="x"', /is not a label name/],
@@ -39,25 +49,28 @@ describe('parseMatcher', () => {
       ['a=~"(open"', /invalid regular expression/],
     ];
     for (const [text, pattern] of cases) {
-      assert.throws(() => parseMatcher(text), (error: unknown) => {
-        assert.ok(error instanceof MatcherError, text);
-        assert.match(error.message, pattern, text);
-        assert.match(error.message, /name="value"|label name|regular expression/, text);
-        return true;
-      });
+      assert.throws(
+        () => parseMatcher(text),
+        (error: unknown) => {
+          assert.ok(error instanceof MatcherError, text);
+          assert.match(error.message, pattern, text);
+          assert.match(error.message, /name="value"|label name|regular expression/, text);
+          return true;
+        },
+      );
     }
   });
 
-  it('formats matchers back in Alertmanager syntax', () => {
+  void it('formats matchers back in Alertmanager syntax', () => {
     assert.equal(formatMatcher(parseMatcher('a =~ "x|y"')), 'a=~"x|y"');
     assert.equal(formatMatcher(parseMatcher('msg="say \\"hi\\""')), 'msg="say \\"hi\\""');
   });
 });
 
-describe('matching', () => {
+void describe('matching', () => {
   const labels = { alertname: 'ContainerUnhealthy', severity: 'critical', instance: 'edge-1' };
 
-  it('applies each operator', () => {
+  void it('applies each operator', () => {
     assert.equal(matches(parseMatcher('severity="critical"'), labels), true);
     assert.equal(matches(parseMatcher('severity="warning"'), labels), false);
     assert.equal(matches(parseMatcher('severity!="warning"'), labels), true);
@@ -66,7 +79,7 @@ describe('matching', () => {
     assert.equal(matches(parseMatcher('severity!~"crit.*"'), labels), false);
   });
 
-  it('anchors regexes at both ends', () => {
+  void it('anchors regexes at both ends', () => {
     assert.equal(matches(parseMatcher('severity=~"crit"'), labels), false);
     assert.equal(matches(parseMatcher('severity=~"ritical"'), labels), false);
     assert.equal(matches(parseMatcher('instance=~"edge-1|edge-2"'), labels), true);
@@ -75,7 +88,7 @@ describe('matching', () => {
     assert.equal(matches(parseMatcher('instance!~"edge"'), labels), true);
   });
 
-  it('treats a missing label as the empty string', () => {
+  void it('treats a missing label as the empty string', () => {
     assert.equal(matches(parseMatcher('team=""'), labels), true);
     assert.equal(matches(parseMatcher('team!=""'), labels), false);
     assert.equal(matches(parseMatcher('team=~".*"'), labels), true);
@@ -85,7 +98,7 @@ describe('matching', () => {
     assert.equal(matches(parseMatcher('constructor=""'), labels), true);
   });
 
-  it('requires every matcher to fit', () => {
+  void it('requires every matcher to fit', () => {
     const all = ['alertname="ContainerUnhealthy"', 'severity=~"critical|warning"'].map(parseMatcher);
     assert.equal(matchesAll(all, labels), true);
     assert.equal(matchesAll(all, { ...labels, severity: 'info' }), false);
