@@ -21,11 +21,17 @@ import {
 import type { ReboundActivities, StepContext } from '../activities/types';
 import { ACTIVITY_FOR_STEP } from './activity-names';
 import { durationMs, formatDuration } from '../runbook-lang/duration';
-import { ExpressionError, evaluateCondition, renderTemplates } from '../runbook-lang/expressions';
+import {
+  ExpressionError,
+  evaluateCondition,
+  renderTemplates,
+  renderVariables,
+} from '../runbook-lang/expressions';
 import type { ExpressionScope } from '../runbook-lang/scope';
 import {
   ACTIVITY_STEP_TYPES,
   MUTATING_STEP_TYPES,
+  defaultOnFailure,
   type ActivityStepType,
   type OnFailure,
   type Phase,
@@ -121,6 +127,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   const visits: Record<string, number> = resume?.visits ?? {};
   let vars: Record<string, unknown> = resume?.vars ?? {};
   let slackTs = resume?.slackTs;
+  let slackChannel = resume?.slackChannel;
   let approvalInProgress: ApprovalSpec | undefined;
   let closeRequested = false;
 
@@ -222,12 +229,12 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       return finish(new StopIncident('failed', 'started without an alert notification'));
     }
     try {
-      vars = asRecord(renderTemplates(runbook.variables, scope()));
+      vars = renderVariables(runbook.variables, scope());
     } catch (error) {
       return fail(`runbook variables: ${errorMessage(error)}`);
     }
     publishSearchAttributes(true);
-    await slack(`Incident opened: ${runbook.name} for ${state.targetKey}`);
+    await slack();
   }
 
   function scope(): ExpressionScope {
@@ -285,9 +292,11 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   }
 
   /** Keeps the Slack incident message current, when the runbook has one. Never fails the incident. */
-  async function slack(threadText?: string): Promise<void> {
-    const channel = runbook.notifications?.slack?.channel;
-    if (!channel) return;
+  async function slack(threadText?: string, threadKey?: string): Promise<void> {
+    const configured = runbook.notifications?.slack?.channel;
+    if (!configured) return;
+    // Slack answers with the channel id, which updates and duplicate checks need.
+    const channel = slackChannel ?? configured;
     const act = proxyActivities<ReboundActivities>({
       startToCloseTimeout: '20s',
       retry: { maximumAttempts: 5, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s' },
@@ -297,22 +306,41 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
         channel,
         ts: slackTs,
         state,
-        ...(threadText ? { threadText } : {}),
+        ...(threadText ? { threadText, threadKey: threadKey ?? `note-${state.timeline.length}` } : {}),
       });
       slackTs = result.ts;
+      slackChannel = result.channel ?? slackChannel;
     } catch (error) {
       note('message', `Slack incident message not updated: ${errorMessage(error)}`);
     }
   }
 
+  function historyTooLong(): boolean {
+    const info = workflowInfo();
+    return (
+      info.continueAsNewSuggested ||
+      info.historyLength >= (input.continueAsNewAt ?? CONTINUE_AS_NEW_AT_EVENTS)
+    );
+  }
+
   async function maybeContinueAsNew(): Promise<void> {
     const info = workflowInfo();
-    if (!info.continueAsNewSuggested && info.historyLength < CONTINUE_AS_NEW_AT_EVENTS) return;
+    if (!historyTooLong()) return;
     await condition(allHandlersFinished);
     note('continue-as-new', `history at ${info.historyLength} events: continuing as a new run`);
     await continueAsNew<typeof incident>({
       ...input,
-      resume: { state, cursor, stage, escalated, mutated, visits, vars, ...(slackTs ? { slackTs } : {}) },
+      resume: {
+        state,
+        cursor,
+        stage,
+        escalated,
+        mutated,
+        visits,
+        vars,
+        ...(slackTs ? { slackTs } : {}),
+        ...(slackChannel ? { slackChannel } : {}),
+      },
     });
   }
 
@@ -331,7 +359,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   /** Ends the incident as failed: recorded in state and search attributes, then a non-retryable failure. */
   async function fail(reason: string): Promise<never> {
     finish(new StopIncident('failed', reason));
-    await slack(`Incident failed: ${reason}`);
+    await slack(`Incident failed: ${reason}`, 'outcome');
     throw ApplicationFailure.nonRetryable(
       `incident ${state.incidentId} failed: ${reason}`,
       'IncidentFailed',
@@ -434,7 +462,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       rec.error = failure;
       rec.finishedAt = nowIso();
       note('step', `${step.id} failed: ${failure.type}: ${failure.message}`);
-      await slack(`:x: ${step.id} failed: ${failure.message}`);
+      await slack(`:x: ${step.id} failed: ${failure.message}`, `${step.id}#${visits[step.id]}:failed`);
       if (failure.type === 'RunbookError') return runbookBug(step, rec, failure.message);
       return onFailure(step, `${step.id} failed: ${failure.message}`);
     }
@@ -443,7 +471,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     const dry = isDryRunReport(rec.output) ? ` (dry run: ${rec.output.wouldDo})` : '';
     if (dry) rec.note = `dry run: ${(rec.output as { wouldDo: string }).wouldDo}`;
     note('step', `${step.id} succeeded${dry}`);
-    await slack(`:white_check_mark: ${step.id} succeeded${dry}`);
+    await slack(`:white_check_mark: ${step.id} succeeded${dry}`, `${step.id}#${visits[step.id]}:succeeded`);
     return { kind: 'next' };
   }
 
@@ -456,7 +484,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   }
 
   function onFailure(step: Step, reason: string): StepOutcome {
-    const policy: OnFailure = step.onFailure ?? (step.phase === 'escalate' ? 'continue' : 'escalate');
+    const policy: OnFailure = step.onFailure ?? defaultOnFailure(step.phase);
     if (policy === 'continue') return { kind: 'next' };
     if (policy === 'abort') return { kind: 'abort', reason };
     if (policy === 'escalate') return { kind: 'escalate', reason };
@@ -515,7 +543,10 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     };
     rec.status = 'waiting';
     note('approval', `waiting up to ${formatDuration(timeoutMs)} for approval of ${step.id}: ${spec.prompt}`);
-    await slack(`:raised_hand: approval needed for ${step.id}: ${spec.prompt}`);
+    await slack(
+      `:raised_hand: approval needed for ${step.id}: ${spec.prompt}`,
+      `${step.id}#${visits[step.id]}:approval`,
+    );
     const decided = (): boolean => {
       const pending = state.pendingApproval;
       if (!pending) return true;
@@ -674,7 +705,8 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     // starting another remediation; a human may close it.
     note('hold', 'escalated: waiting for the alert to resolve or a human to close the incident');
     for (;;) {
-      if (await condition(() => !state.alertFiring || closeRequested, '1 hour')) break;
+      await condition(() => !state.alertFiring || closeRequested || historyTooLong(), '1 hour');
+      if (!state.alertFiring || closeRequested) break;
       await maybeContinueAsNew();
     }
     return finish(
@@ -686,7 +718,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   } catch (error) {
     if (error instanceof StopIncident) {
       const done = finish(error);
-      await slack(`Incident ${error.status}: ${error.resolution}`);
+      await slack(`Incident ${error.status}: ${error.resolution}`, 'outcome');
       return done;
     }
     throw error;

@@ -13,7 +13,7 @@ export interface Call {
   at: number;
 }
 
-type Behaviour = (input: StepInput<Record<string, unknown>>, attempt: number) => Promise<unknown> | unknown;
+type Behaviour = (input: StepInput<Record<string, unknown>>, attempt: number) => unknown;
 
 export class TestActivities {
   readonly calls: Call[] = [];
@@ -48,6 +48,7 @@ export class TestActivities {
     return Object.fromEntries(
       names.map((name) => [
         name,
+        // eslint-disable-next-line @typescript-eslint/require-await -- async so a throwing behaviour rejects
         async (input: StepInput<Record<string, unknown>>) => {
           const attempt = Context.current().info.attempt;
           this.calls.push({
@@ -68,7 +69,10 @@ export class TestActivities {
 }
 
 function defaultAnswer(name: keyof ReboundActivities, input: StepInput<Record<string, unknown>>): unknown {
-  if (input.ctx?.dryRun && ['containerRestart', 'containerStart', 'containerStop', 'containerFailover', 'httpCall'].includes(name))
+  if (
+    input.ctx?.dryRun &&
+    ['containerRestart', 'containerStart', 'containerStop', 'containerFailover', 'httpCall'].includes(name)
+  )
     return { dryRun: true, wouldDo: `${name} ${JSON.stringify(input.params)}` };
   switch (name) {
     case 'containerInspect':
@@ -84,7 +88,13 @@ function defaultAnswer(name: keyof ReboundActivities, input: StepInput<Record<st
     case 'prometheusQuery':
       return { resultType: 'vector', samples: [], value: null };
     case 'impactAssess':
-      return { affectedTargets: 1, totalTargets: 4, share: 0.25, services: ['api'], summary: '1 of 4 targets down (api)' };
+      return {
+        affectedTargets: 1,
+        totalTargets: 4,
+        share: 0.25,
+        services: ['api'],
+        summary: '1 of 4 targets down (api)',
+      };
     default:
       return { ok: true };
   }
