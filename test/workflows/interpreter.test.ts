@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { decideUpdate, closeUpdate } from '../../src/workflows/contract';
+import type { incident } from '../../src/workflows/incident';
 import {
   alert,
   openIncident,
@@ -395,7 +396,7 @@ describe('long incidents', () => {
       const later = await waitForState(handle, (s) => s.timeline.some((t) => t.kind === 'continue-as-new'));
       assert.equal(later.status, 'escalated');
       await sendAlert(handle, { ...firing, status: 'resolved' });
-      const final = await client.workflow.getHandle(handle.workflowId).result();
+      const final = await client.workflow.getHandle<typeof incident>(handle.workflowId).result();
       assert.notEqual((await client.workflow.getHandle(handle.workflowId).describe()).runId, firstRun);
       assert.equal(final.status, 'escalated');
       assert.ok(
