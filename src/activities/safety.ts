@@ -96,7 +96,12 @@ export function createSafetyActivities(config: Config, client: () => Client): Sa
           },
         ],
         // One admission per activity attempt series: a retried activity gets the same answer.
-        updateId: updateId(['admit', input.incidentId, Context.current().info.activityId]),
+        updateId: updateId([
+          'admit',
+          input.incidentId,
+          Context.current().info.workflowExecution?.runId ?? '',
+          Context.current().info.activityId,
+        ]),
         startWorkflowOperation: new WithStartWorkflowOperation(CONTROL_WORKFLOW_TYPE, {
           workflowId: controlWorkflowId(input.taskQueue),
           taskQueue: input.taskQueue,

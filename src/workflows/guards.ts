@@ -34,6 +34,9 @@ import {
   type BudgetAction,
   type BudgetAnswer,
   type BudgetPolicy,
+  type BudgetRequest,
+  type PauseRequest,
+  type ResumeRequest,
   type BudgetStatus,
   type ControlStatus,
   type LockInput,
@@ -130,7 +133,7 @@ export async function targetBudget(input: BudgetInput): Promise<BudgetStatus> {
       return { allowed: true, remaining: policy.max - actions.length, used: actions.length };
     },
     {
-      validator: (request) => {
+      validator: (request: BudgetRequest) => {
         if (!request.policy || request.policy.max < 0 || request.policy.windowMs <= 0)
           throw new Error('budget request needs a policy with max >= 0 and a window');
       },
@@ -298,7 +301,7 @@ export async function control(input: ControlInput = {}): Promise<void> {
       );
       return state;
     },
-    { validator: (request) => requireIdentity(request.identity, 'pausing') },
+    { validator: (request: PauseRequest) => requireIdentity(request.identity, 'pausing') },
   );
   setHandler(
     resumeUpdate,
@@ -314,7 +317,7 @@ export async function control(input: ControlInput = {}): Promise<void> {
       );
       return state;
     },
-    { validator: (request) => requireIdentity(request.identity, 'resuming') },
+    { validator: (request: ResumeRequest) => requireIdentity(request.identity, 'resuming') },
   );
 
   const act = proxyActivities<ReboundActivities>({

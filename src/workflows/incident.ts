@@ -684,7 +684,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
         const answer = await safety.budgetConsume({
           taskQueue,
           resource,
-          key: `${state.incidentId}|${step.id}|${visits[step.id] ?? 1}|${resource}`,
+          key: `${state.incidentId}|${workflowInfo().firstExecutionRunId}|${step.id}|${visits[step.id] ?? 1}|${resource}`,
           incidentId: state.incidentId,
           stepId: step.id,
           action: step.type,
