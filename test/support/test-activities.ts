@@ -57,7 +57,7 @@ export class TestActivities {
       config,
       () => (this.client ??= new Client({ connection: Connection.lazy({ address: temporalAddress() }) })),
     );
-    return { ...this.stepActivities(), ...safety } as Record<string, (input: never) => Promise<unknown>>;
+    return { ...this.stepActivities(), ...safety };
   }
 
   private stepActivities(): Record<string, (input: StepInput<Record<string, unknown>>) => Promise<unknown>> {
