@@ -1,6 +1,7 @@
 // The `rebound` command. Each group of subcommands lives in src/commands/ and registers itself here.
 import { Command } from 'commander';
 import { registerDevCommands } from './commands/dev';
+import { registerRunbookCommands } from './commands/runbooks';
 
 const program = new Command('rebound')
   .description('Durable recovery runbooks for Prometheus Alertmanager alerts, on Temporal')
@@ -8,6 +9,7 @@ const program = new Command('rebound')
   .showHelpAfterError();
 
 registerDevCommands(program);
+registerRunbookCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`rebound: ${error instanceof Error ? error.message : String(error)}`);
