@@ -47,7 +47,10 @@ describe('alert intake behind a real Alertmanager', () => {
   it('keeps one incident per target across repeats, group changes and HA duplicates, and delivers resolution', async () => {
     const webhookUrl = `${receiver.url}/v1/alerts/alertmanager`;
     // Two Alertmanagers without clustering: each notifies on its own, as HA pairs do when gossip lags.
-    managers.push(await startAlertmanager({ webhookUrl, token }), await startAlertmanager({ webhookUrl, token }));
+    managers.push(
+      await startAlertmanager({ webhookUrl, token }),
+      await startAlertmanager({ webhookUrl, token }),
+    );
     const suffix = randomUUID().slice(0, 8);
     const a = { alertname: 'IntakeTest', instance: `a-${suffix}`, severity: 'critical' };
     const b = { alertname: 'IntakeTest', instance: `b-${suffix}`, severity: 'critical' };
@@ -61,19 +64,31 @@ describe('alert intake behind a real Alertmanager', () => {
       await postAll([{ labels: a, annotations: { summary: 'a is down' } }]);
       const state = (id: string): Promise<IncidentState> => client.workflow.getHandle(id).query(stateQuery);
       // Both Alertmanagers notify, and each repeats after repeat_interval: at least four notifications.
-      await waitUntil('repeated notifications for a', async () => (await state(idA)).notifications >= 4, 40_000);
+      await waitUntil(
+        'repeated notifications for a',
+        async () => (await state(idA)).notifications >= 4,
+        40_000,
+      );
 
       // A second alert of the same group changes the group: Alertmanager re-sends a with b.
       const beforeChange = (await state(idA)).notifications;
       await postAll([{ labels: b }]);
       await waitUntil('the incident for b', async () => (await state(idB)).notifications >= 2, 30_000);
-      await waitUntil('a re-sent with the changed group', async () => (await state(idA)).notifications > beforeChange);
+      await waitUntil(
+        'a re-sent with the changed group',
+        async () => (await state(idA)).notifications > beforeChange,
+      );
 
       assert.equal(await executionCount(client, idA), 1, 'one incident for a');
       assert.equal(await executionCount(client, idB), 1, 'one incident for b');
       const metrics = await (await fetch(`${receiver.url}/metrics`)).text();
-      assert.equal(metricValue(metrics, 'rebound_alerts_received_total', { status: 'firing', outcome: 'started' }), 2);
-      assert.ok(metricValue(metrics, 'rebound_alerts_received_total', { status: 'firing', outcome: 'joined' }) >= 6);
+      assert.equal(
+        metricValue(metrics, 'rebound_alerts_received_total', { status: 'firing', outcome: 'started' }),
+        2,
+      );
+      assert.ok(
+        metricValue(metrics, 'rebound_alerts_received_total', { status: 'firing', outcome: 'joined' }) >= 6,
+      );
 
       // Resolution: Alertmanager sends a as resolved; it reaches the running incident, which closes.
       await postAll([{ labels: a, endsAt: new Date(Date.now() - 1000).toISOString() }]);
@@ -87,7 +102,9 @@ describe('alert intake behind a real Alertmanager', () => {
       assert.equal(await executionCount(client, idA), 1, 'a resolution never starts an incident');
       assert.equal(await executionCount(client, idB), 1);
       const after = await (await fetch(`${receiver.url}/metrics`)).text();
-      assert.ok(metricValue(after, 'rebound_alerts_received_total', { status: 'resolved', outcome: 'resolved' }) >= 2);
+      assert.ok(
+        metricValue(after, 'rebound_alerts_received_total', { status: 'resolved', outcome: 'resolved' }) >= 2,
+      );
       assert.equal(metricValue(after, 'rebound_webhook_rejected_total'), 0, 'Alertmanager was never refused');
     });
   });

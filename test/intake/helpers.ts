@@ -72,7 +72,9 @@ export async function waitUntil<T>(
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+  );
 }
 
 /** How many executions (open or closed) the workflow id has had. */
@@ -97,7 +99,9 @@ export interface Alertmanager {
   url: string;
   output(): string;
   /** Posts alerts through Alertmanager's v2 API, as Prometheus would. */
-  post(alerts: Array<{ labels: Record<string, string>; annotations?: Record<string, string>; endsAt?: string }>): Promise<void>;
+  post(
+    alerts: Array<{ labels: Record<string, string>; annotations?: Record<string, string>; endsAt?: string }>,
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -184,7 +188,8 @@ export async function startAlertmanager(options: {
           alerts.map((a) => ({ generatorURL: 'http://prometheus.test/graph', annotations: {}, ...a })),
         ),
       });
-      if (!response.ok) throw new Error(`Alertmanager refused the alerts: ${response.status} ${await response.text()}`);
+      if (!response.ok)
+        throw new Error(`Alertmanager refused the alerts: ${response.status} ${await response.text()}`);
     },
   };
 }

@@ -72,7 +72,9 @@ describe('alert intake while Temporal is down', () => {
     await am.post([{ labels: { alertname: 'IntakeTest', instance: 'during-outage' } }]);
     await waitUntil(
       'Alertmanager to be answered 503',
-      async () => metricValue(await metrics(), 'rebound_temporal_errors_total') >= 1 && /status code 503/.test(am.output()),
+      async () =>
+        metricValue(await metrics(), 'rebound_temporal_errors_total') >= 1 &&
+        /status code 503/.test(am.output()),
       30_000,
     );
     // A direct request sees the answer Alertmanager got: 503 with Retry-After and a reason.
@@ -109,10 +111,18 @@ describe('alert intake while Temporal is down', () => {
     // Temporal comes back on the same port and database; Alertmanager's next retry lands.
     server = await startDevServer(serverOptions);
     const during = client.workflow.getHandle(incidentWorkflowId(RUNBOOK, 'during-outage'));
-    await waitUntil('the incident of the alert sent during the outage', async () => (await during.describe()).status.name === 'RUNNING', 60_000);
+    await waitUntil(
+      'the incident of the alert sent during the outage',
+      async () => (await during.describe()).status.name === 'RUNNING',
+      60_000,
+    );
     const signals = (await signalsOf(during)) as AlertNotification[];
     assert.equal(signals[0]?.alert.labels.instance, 'during-outage');
-    assert.equal((await before.describe()).status.name, 'RUNNING', 'the incident from before the outage survived');
+    assert.equal(
+      (await before.describe()).status.name,
+      'RUNNING',
+      'the incident from before the outage survived',
+    );
     assert.match(am.output(), /Notify success|notify success/i);
   });
 });
