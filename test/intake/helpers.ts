@@ -73,7 +73,7 @@ export async function waitUntil<T>(
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+    `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ''}`,
   );
 }
 
@@ -174,7 +174,7 @@ export async function startAlertmanager(options: {
     });
   } catch (error) {
     await stop();
-    throw new Error(`Alertmanager did not start: ${(error as Error).message}\n${text}`);
+    throw new Error(`Alertmanager did not start: ${(error as Error).message}\n${text}`, { cause: error });
   }
   return {
     url,

@@ -3,6 +3,8 @@
 // vs resolved outcomes, Grafana's payload, `rebound alert fire`, and the metrics.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
@@ -484,5 +486,23 @@ describe('alert intake requests', () => {
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /refused the alert \(HTTP 401\): the bearer token is not valid/);
     await client.workflow.getHandle(id).terminate('test done');
+  });
+
+  it('rebound serve refuses to start on a runbook directory with problems, listing them', async () => {
+    const dir = runbookDir();
+    writeFileSync(
+      path.join(dir, '20-broken.yaml'),
+      'name: broken\nmatchers: [ "alertname = X" ]\nsteps: []\n',
+    );
+    const result = await runRebound(['serve', '--runbooks-dir', dir, '--receiver-port', '0'], {
+      REBOUND_WEBHOOK_TOKEN: token,
+    });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stderr, /The runbooks in .* \(runbooks\.dir\) are not valid/);
+    assert.match(
+      result.stderr,
+      new RegExp(`${path.join(dir, '20-broken.yaml').replace(/[/.-]/g, '\\$&')}:\\d+:\\d+: `),
+    );
+    assert.doesNotMatch(result.stdout, /listening/);
   });
 });
