@@ -35,7 +35,10 @@ function alertFromObject(raw: Record<string, unknown>): ScopeAlert {
     labels,
     annotations: stringMap(raw.annotations),
     startsAt: typeof raw.startsAt === 'string' ? raw.startsAt : new Date().toISOString(),
-    fingerprint: typeof raw.fingerprint === 'string' && raw.fingerprint !== '' ? raw.fingerprint : labelsFingerprint(labels),
+    fingerprint:
+      typeof raw.fingerprint === 'string' && raw.fingerprint !== ''
+        ? raw.fingerprint
+        : labelsFingerprint(labels),
     generatorURL: typeof raw.generatorURL === 'string' ? raw.generatorURL : '',
   };
 }
@@ -58,12 +61,17 @@ export function alertFromArgument(argument: string): ScopeAlert {
       return alertFromObject(first);
     }
     if (isObject(parsed) && isObject(parsed.labels)) return alertFromObject(parsed);
-    throw new UserError(`--alert ${argument}: expected an Alertmanager webhook payload ({"alerts": [...]}) or one alert ({"labels": {...}})`);
+    throw new UserError(
+      `--alert ${argument}: expected an Alertmanager webhook payload ({"alerts": [...]}) or one alert ({"labels": {...}})`,
+    );
   }
   const labels: Record<string, string> = {};
   for (const pair of argument.split(',')) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UserError(`--alert: "${pair}" is neither a file nor a label pair; give a JSON file or k=v,k=v`);
+    if (eq <= 0)
+      throw new UserError(
+        `--alert: "${pair}" is neither a file nor a label pair; give a JSON file or k=v,k=v`,
+      );
     labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
   }
   return alertFromObject({ labels });
@@ -71,10 +79,13 @@ export function alertFromArgument(argument: string): ScopeAlert {
 
 function lint(dir: string): number {
   const { runbooks, problems, files } = checkRunbookDir(dir);
-  for (const p of problems) console.log(`${path.join(dir, p.file === dir ? '' : p.file)}:${p.line}:${p.column}: ${p.message}`);
+  for (const p of problems)
+    console.log(`${path.join(dir, p.file === dir ? '' : p.file)}:${p.line}:${p.column}: ${p.message}`);
   if (problems.length > 0) {
     const bad = new Set(problems.map((p) => p.file)).size;
-    console.log(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${bad} of ${files.length} file${files.length === 1 ? '' : 's'}`);
+    console.log(
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${bad} of ${files.length} file${files.length === 1 ? '' : 's'}`,
+    );
     return 1;
   }
   if (files.length === 0) {
@@ -100,8 +111,11 @@ function findRunbook(nameOrFile: string, dir: string): { snapshot: RunbookSnapsh
   const snapshot = runbooks.find((s) => s.runbook.name === nameOrFile);
   if (!snapshot) {
     const known = runbooks.map((s) => s.runbook.name).join(', ') || 'none';
-    const note = problems.length > 0 ? ` (${problems.length} problem(s) in ${dir}: run \`rebound runbooks lint\`)` : '';
-    throw new UserError(`no runbook named "${nameOrFile}" in ${dir} and no such file; runbooks: ${known}${note}`);
+    const note =
+      problems.length > 0 ? ` (${problems.length} problem(s) in ${dir}: run \`rebound runbooks lint\`)` : '';
+    throw new UserError(
+      `no runbook named "${nameOrFile}" in ${dir} and no such file; runbooks: ${known}${note}`,
+    );
   }
   return { snapshot };
 }
@@ -118,16 +132,21 @@ export function registerRunbookCommands(program: Command): void {
   ).action(
     action((dir: string | undefined, options: Record<string, unknown>) => {
       const config = configFromOptions(options);
-      process.exitCode = lint(dir ?? config.runbooks.dir);
+      process.exitCode = lint(dir ?? config.runbooks.dir ?? 'runbooks');
     }),
   );
 
   withSettings(
     runbooks
       .command('plan')
-      .description('Show the steps a runbook would run for an alert, with parameters resolved as far as possible; runs nothing')
+      .description(
+        'Show the steps a runbook would run for an alert, with parameters resolved as far as possible; runs nothing',
+      )
       .argument('<runbook>', 'runbook name (in the runbooks directory) or a runbook file')
-      .requiredOption('--alert <alert>', 'Alertmanager webhook JSON file (first alert), one alert as JSON, or labels k=v,k=v')
+      .requiredOption(
+        '--alert <alert>',
+        'Alertmanager webhook JSON file (first alert), one alert as JSON, or labels k=v,k=v',
+      )
       .option('--json', 'print the plan as JSON'),
     ['runbooks.dir'],
   ).action(
@@ -135,7 +154,7 @@ export function registerRunbookCommands(program: Command): void {
       const { alert: alertArgument, json, ...settings } = options;
       const config = configFromOptions(settings);
       const alert = alertFromArgument(String(alertArgument));
-      const { snapshot } = findRunbook(nameOrFile, config.runbooks.dir);
+      const { snapshot } = findRunbook(nameOrFile, config.runbooks.dir ?? 'runbooks');
       const plan = planIncident(snapshot, alert);
       console.log(json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
       if (plan.error !== undefined) process.exitCode = 1;

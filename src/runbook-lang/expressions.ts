@@ -49,11 +49,13 @@ function firstLine(error: unknown): string {
 function explain(error: unknown): string {
   const text = firstLine(error);
   const noKey = /^No such key: (.*)$/.exec(text);
-  if (noKey) return `no such key "${noKey[1]}" (test for it first with has(...), e.g. has(labels.${noKey[1]}))`;
+  if (noKey)
+    return `no such key "${noKey[1]}" (test for it first with has(), e.g. has(labels.${noKey[1]}) ? labels.${noKey[1]} : "")`;
   const unknownVar = /^Unknown variable: (.*)$/.exec(text);
   if (unknownVar) return `unknown name "${unknownVar[1]}"; expressions can use ${SCOPE_NAMES.join(', ')}`;
   const overload = /^no such overload: (.*)$/.exec(text);
-  if (overload) return `no such overload: ${overload[1]} (the operand types do not fit the operator; convert with int(), double() or string())`;
+  if (overload)
+    return `no such overload: ${overload[1]} (the operand types do not fit the operator; convert with int(), double() or string())`;
   return text;
 }
 
@@ -94,7 +96,7 @@ export function evaluateExpression(expression: string, scope: ExpressionScope): 
   const program = compile(expression);
   let value: unknown;
   try {
-    value = program(scope as unknown as Record<string, unknown>);
+    value = program(scope);
   } catch (error) {
     throw new ExpressionError(`cannot evaluate "${expression}": ${explain(error)}`);
   }
@@ -130,12 +132,15 @@ export function toJson(value: unknown, expression = ''): unknown {
       return Number(value);
     case 'number':
       if (!Number.isFinite(value))
-        throw new ExpressionError(`expression "${expression}" produced ${String(value)}, which is not a finite number`);
+        throw new ExpressionError(
+          `expression "${expression}" produced ${String(value)}, which is not a finite number`,
+        );
       return value;
     case 'object':
       break;
     default:
-      return String(value);
+      // symbol or function: not JSON, and CEL does not produce them; say what it was.
+      return `<${typeof value}>`;
   }
   if (Array.isArray(value)) return value.map((item) => toJson(item, expression));
   if (value instanceof Date) return value.toISOString();
@@ -155,7 +160,7 @@ export function toJson(value: unknown, expression = ''): unknown {
   const optional = value as { hasValue?: () => boolean; value?: () => unknown };
   if (typeof optional.hasValue === 'function' && typeof optional.value === 'function')
     return optional.hasValue() ? toJson(optional.value(), expression) : null;
-  return String(value);
+  return (value as { toString(): string }).toString();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,7 +183,8 @@ export function parseTemplate(text: string): TemplatePart[] {
     }
     if (open > index) parts.push({ text: text.slice(index, open) });
     const close = findTemplateEnd(text, open + 2);
-    if (close < 0) throw new ExpressionError(`unterminated template: "{{" at position ${open + 1} has no closing "}}"`);
+    if (close < 0)
+      throw new ExpressionError(`unterminated template: "{{" at position ${open + 1} has no closing "}}"`);
     const expression = text.slice(open + 2, close).trim();
     if (expression === '') throw new ExpressionError(`empty template "{{ }}" at position ${open + 1}`);
     parts.push({ expression, source: text.slice(open, close + 2) });
@@ -208,7 +214,8 @@ export function hasTemplate(text: string): boolean {
 function stringLeaves(value: unknown, visit: (text: string) => void): void {
   if (typeof value === 'string') visit(value);
   else if (Array.isArray(value)) for (const item of value) stringLeaves(item, visit);
-  else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) stringLeaves(item, visit);
+  else if (value !== null && typeof value === 'object')
+    for (const item of Object.values(value)) stringLeaves(item, visit);
 }
 
 /** Every template expression inside a value, for validation. */
@@ -242,7 +249,9 @@ function interpolate(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
   if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  return '';
 }
 
 function renderString(text: string, evaluate: (expression: string, source: string) => unknown): unknown {
@@ -250,7 +259,9 @@ function renderString(text: string, evaluate: (expression: string, source: strin
   const parts = parseTemplate(text);
   const only = parts[0];
   if (parts.length === 1 && only && 'expression' in only) return evaluate(only.expression, only.source);
-  return parts.map((part) => ('text' in part ? part.text : interpolate(evaluate(part.expression, part.source)))).join('');
+  return parts
+    .map((part) => ('text' in part ? part.text : interpolate(evaluate(part.expression, part.source))))
+    .join('');
 }
 
 function renderDeep(value: unknown, renderLeaf: (text: string) => unknown): unknown {
@@ -269,14 +280,19 @@ function renderDeep(value: unknown, renderLeaf: (text: string) => unknown): unkn
  * the expression's value (number, bool, object); mixed text interpolates. Results are JSON values.
  */
 export function renderTemplates(value: unknown, scope: ExpressionScope): unknown {
-  return renderDeep(value, (text) => renderString(text, (expression) => evaluateExpression(expression, scope)));
+  return renderDeep(value, (text) =>
+    renderString(text, (expression) => evaluateExpression(expression, scope)),
+  );
 }
 
 /**
  * Renders runbook variables in declaration order; each variable sees the ones declared before it
  * through `vars`. Returns the rendered variables.
  */
-export function renderVariables(variables: Record<string, unknown>, scope: ExpressionScope): Record<string, unknown> {
+export function renderVariables(
+  variables: Record<string, unknown>,
+  scope: ExpressionScope,
+): Record<string, unknown> {
   const vars: Record<string, unknown> = {};
   const local: ExpressionScope = { ...scope, vars };
   for (const [name, value] of Object.entries(variables)) {
@@ -324,10 +340,13 @@ export function renderTemplatesPartially(value: unknown, scope: ExpressionScope)
   const rendered = renderDeep(value, (text) => {
     if (!hasTemplate(text)) return text;
     const parts = parseTemplate(text);
-    const deferred = parts.some((part) => 'expression' in part && expressionReferences(part.expression).has('steps'));
+    const deferred = parts.some(
+      (part) => 'expression' in part && expressionReferences(part.expression).has('steps'),
+    );
     if (deferred) {
       for (const part of parts)
-        if ('expression' in part && expressionReferences(part.expression).has('steps')) unresolved.push(part.expression);
+        if ('expression' in part && expressionReferences(part.expression).has('steps'))
+          unresolved.push(part.expression);
       // Resolve the parts that can be, keep the others as written.
       return parts
         .map((part) => {

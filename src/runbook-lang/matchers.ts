@@ -41,7 +41,9 @@ export function parseMatcher(text: string): Matcher {
   const name = nameMatch?.[0] ?? '';
   if (name === '') throw new MatcherError(`matcher "${text}" has no label name; ${MATCHER_FORM}`);
   if (!LABEL_NAME.test(name))
-    throw new MatcherError(`"${name}" is not a label name (letters, digits and _, not starting with a digit); ${MATCHER_FORM}`);
+    throw new MatcherError(
+      `"${name}" is not a label name (letters, digits and _, not starting with a digit); ${MATCHER_FORM}`,
+    );
   const rest = trimmed.slice(name.length).trimStart();
   const op = OPERATORS.find((candidate) => rest.startsWith(candidate));
   if (!op) throw new MatcherError(`matcher "${text}" has no operator; ${MATCHER_FORM}`);
@@ -52,7 +54,9 @@ export function parseMatcher(text: string): Matcher {
   } else {
     // Alertmanager accepts unquoted values; quotes are needed only for spaces, commas and quotes.
     if (/["\s,]/.test(rawValue))
-      throw new MatcherError(`matcher "${text}": quote a value holding spaces, commas or quotes; ${MATCHER_FORM}`);
+      throw new MatcherError(
+        `matcher "${text}": quote a value holding spaces, commas or quotes; ${MATCHER_FORM}`,
+      );
     value = rawValue;
   }
   const matcher: Matcher = { name, op, value };
@@ -79,7 +83,9 @@ function compileRegex(source: string): RegExp {
 
 /** True when one matcher fits the labels. */
 export function matches(matcher: Matcher, labels: Record<string, string>): boolean {
-  const actual = Object.prototype.hasOwnProperty.call(labels, matcher.name) ? (labels[matcher.name] ?? '') : '';
+  const actual = Object.prototype.hasOwnProperty.call(labels, matcher.name)
+    ? (labels[matcher.name] ?? '')
+    : '';
   switch (matcher.op) {
     case '=':
       return actual === matcher.value;

@@ -1,7 +1,12 @@
 // The runbooks of a directory, loaded and validated together, and routing alerts to them.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { renderTemplates, renderVariables } from '../runbook-lang/expressions';
+import {
+  expressionReferences,
+  renderTemplates,
+  renderVariables,
+  templateExpressions,
+} from '../runbook-lang/expressions';
 import { matchesAll } from '../runbook-lang/matchers';
 import { makeScope } from '../runbook-lang/scope';
 import type { Runbook, RunbookSnapshot } from '../runbook-lang/types';
@@ -45,13 +50,22 @@ export function runbookFiles(dir: string): string[] {
 }
 
 /** Validates every runbook file of dir; returns the snapshots and all problems (cross-file ones too). */
-export function checkRunbookDir(dir: string): { runbooks: RunbookSnapshot[]; problems: RunbookProblem[]; files: string[] } {
+export function checkRunbookDir(dir: string): {
+  runbooks: RunbookSnapshot[];
+  problems: RunbookProblem[];
+  files: string[];
+} {
   let files: string[];
   try {
     files = runbookFiles(dir);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message;
-    return { runbooks: [], files: [], problems: [{ file: dir, line: 1, column: 1, message: `cannot read the runbooks directory: ${reason}` }] };
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message;
+    return {
+      runbooks: [],
+      files: [],
+      problems: [{ file: dir, line: 1, column: 1, message: `cannot read the runbooks directory: ${reason}` }],
+    };
   }
   const runbooks: RunbookSnapshot[] = [];
   const problems: RunbookProblem[] = [];
@@ -64,8 +78,17 @@ export function checkRunbookDir(dir: string): { runbooks: RunbookSnapshot[]; pro
     const runbookName = result.snapshot.runbook.name;
     const first = firstFileOfName.get(runbookName);
     if (first !== undefined) {
-      const line = bytes.toString('utf8').split('\n').findIndex((l) => /^name\s*:/.test(l)) + 1;
-      problems.push({ file: name, line: Math.max(line, 1), column: 1, message: `duplicate runbook name "${runbookName}" (also in ${first}); runbook names must be unique` });
+      const line =
+        bytes
+          .toString('utf8')
+          .split('\n')
+          .findIndex((l) => /^name\s*:/.test(l)) + 1;
+      problems.push({
+        file: name,
+        line: Math.max(line, 1),
+        column: 1,
+        message: `duplicate runbook name "${runbookName}" (also in ${first}); runbook names must be unique`,
+      });
       continue;
     }
     firstFileOfName.set(runbookName, name);
@@ -78,11 +101,15 @@ export function checkRunbookDir(dir: string): { runbooks: RunbookSnapshot[]; pro
 export function targetKey(runbook: Runbook, alert: TargetAlert): string {
   if (!runbook.target) return alert.fingerprint;
   const scope = makeScope({ alert, incident: { runbook: runbook.name } });
-  scope.vars = renderVariables(runbook.variables, scope);
+  // Variables only when the target reads them: one that cannot render must not block routing.
+  if (templateExpressions(runbook.target).some((expression) => expressionReferences(expression).has('vars')))
+    scope.vars = renderVariables(runbook.variables, scope);
   const rendered = renderTemplates(runbook.target, scope);
   const key = typeof rendered === 'string' ? rendered.trim() : JSON.stringify(rendered);
   if (key === '' || key === 'null')
-    throw new Error(`runbook ${runbook.name}: target "${runbook.target}" renders empty for this alert; it must name what the incident is about`);
+    throw new Error(
+      `runbook ${runbook.name}: target "${runbook.target}" renders empty for this alert; it must name what the incident is about`,
+    );
   return key;
 }
 
@@ -101,6 +128,8 @@ export function loadRunbooks(dir: string): RunbookCatalog {
   const { runbooks, problems, files } = checkRunbookDir(dir);
   if (problems.length > 0) throw new RunbookValidationError(problems);
   if (files.length === 0)
-    throw new RunbookValidationError([{ file: dir, line: 1, column: 1, message: 'no runbooks: the directory holds no *.yaml or *.yml files' }]);
+    throw new RunbookValidationError([
+      { file: dir, line: 1, column: 1, message: 'no runbooks: the directory holds no *.yaml or *.yml files' },
+    ]);
   return catalogOf(dir, runbooks);
 }

@@ -9,14 +9,18 @@ import {
 } from '../runbook-lang/expressions';
 import { formatMatcher, matchesAll } from '../runbook-lang/matchers';
 import { makeScope, type ScopeAlert } from '../runbook-lang/scope';
-import { MUTATING_STEP_TYPES, type Duration, type OnFailure, type RetrySpec, type RunbookSnapshot } from '../runbook-lang/types';
+import {
+  MUTATING_STEP_TYPES,
+  type Duration,
+  type OnFailure,
+  type RetrySpec,
+  type RunbookSnapshot,
+} from '../runbook-lang/types';
 import { incidentWorkflowId } from '../workflows/contract';
 import { targetKey } from './catalog';
 
 export type ConditionOutcome =
-  | { result: true | false }
-  | { result: 'unresolved'; reason: string }
-  | { result: 'error'; error: string };
+  { result: true | false } | { result: 'unresolved'; reason: string } | { result: 'error'; error: string };
 
 export interface PlannedStep {
   id: string;
@@ -96,7 +100,8 @@ export function planIncident(snapshot: RunbookSnapshot, alert: ScopeAlert): Plan
     };
     if (step.description !== undefined) planned.description = step.description;
     if (step.host !== undefined) planned.host = step.host;
-    if (step.when !== undefined) planned.when = { expression: step.when, ...planCondition(step.when, scope, plan.error) };
+    if (step.when !== undefined)
+      planned.when = { expression: step.when, ...planCondition(step.when, scope, plan.error) };
     if (plan.error === undefined) {
       try {
         const rendered = renderTemplatesPartially(step.with, scope);
@@ -113,9 +118,14 @@ export function planIncident(snapshot: RunbookSnapshot, alert: ScopeAlert): Plan
   return { ...head, steps };
 }
 
-function planCondition(expression: string, scope: ReturnType<typeof makeScope>, setupError: string | undefined): ConditionOutcome {
+function planCondition(
+  expression: string,
+  scope: ReturnType<typeof makeScope>,
+  setupError: string | undefined,
+): ConditionOutcome {
   const runtime = [...expressionReferences(expression)].filter((name) => RUNTIME_ROOTS.includes(name));
-  if (runtime.length > 0) return { result: 'unresolved', reason: `reads ${runtime.join(' and ')} at run time` };
+  if (runtime.length > 0)
+    return { result: 'unresolved', reason: `reads ${runtime.join(' and ')} at run time` };
   if (setupError !== undefined) return { result: 'unresolved', reason: 'variables could not be rendered' };
   try {
     return { result: evaluateCondition(expression, scope) };
@@ -148,27 +158,35 @@ function conditionText(when: PlannedStep['when']): string {
 export function formatPlan(plan: Plan): string {
   const lines: string[] = [];
   lines.push(`Runbook   ${plan.runbook} (${plan.source}, sha256 ${plan.hash.slice(0, 12)})`);
-  lines.push(`Alert     ${plan.alert.status} ${labelsText(plan.alert.labels)} fingerprint ${plan.alert.fingerprint}`);
+  lines.push(
+    `Alert     ${plan.alert.status} ${labelsText(plan.alert.labels)} fingerprint ${plan.alert.fingerprint}`,
+  );
   lines.push(`Matches   ${plan.matches ? 'yes' : `NO: the alert does not fit ${plan.matchers.join(', ')}`}`);
   if (plan.error !== undefined) lines.push(`Error     ${plan.error}`);
   if (plan.target !== undefined) lines.push(`Target    ${plan.target}`);
   if (plan.workflowId !== undefined) lines.push(`Workflow  ${plan.workflowId}`);
   if (plan.variables && Object.keys(plan.variables).length > 0) {
     lines.push('Variables');
-    for (const [name, value] of Object.entries(plan.variables)) lines.push(`  ${name} = ${JSON.stringify(value)}`);
+    for (const [name, value] of Object.entries(plan.variables))
+      lines.push(`  ${name} = ${JSON.stringify(value)}`);
   }
   lines.push('Steps');
   plan.steps.forEach((step, index) => {
-    const flags = [step.mutating ? 'mutating' : '', step.host ? `host ${step.host}` : ''].filter(Boolean).join(', ');
+    const flags = [step.mutating ? 'mutating' : '', step.host ? `host ${step.host}` : '']
+      .filter(Boolean)
+      .join(', ');
     lines.push(`  ${index + 1}. [${step.phase}] ${step.id}: ${step.type}${flags ? ` (${flags})` : ''}`);
     if (step.description) lines.push(`       ${step.description}`);
     lines.push(`       ${conditionText(step.when)}`);
     if (step.error !== undefined) lines.push(`       error: ${step.error}`);
     else if (step.params !== undefined && Object.keys(step.params as object).length > 0)
       lines.push(`       with ${JSON.stringify(step.params)}`);
-    for (const expression of step.unresolved) lines.push(`       unresolved until run time: {{ ${expression} }}`);
+    for (const expression of step.unresolved)
+      lines.push(`       unresolved until run time: {{ ${expression} }}`);
     const onFailure = typeof step.onFailure === 'string' ? step.onFailure : `goto ${step.onFailure.goto}`;
-    lines.push(`       timeout ${String(step.timeout)}, attempts ${String(step.retry.maximumAttempts)}, on failure ${onFailure}`);
+    lines.push(
+      `       timeout ${String(step.timeout)}, attempts ${String(step.retry.maximumAttempts)}, on failure ${onFailure}`,
+    );
   });
   return lines.join('\n');
 }

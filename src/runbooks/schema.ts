@@ -18,11 +18,23 @@ const retry: Schema = {
   description: 'Activity retry policy; step values are merged over the runbook defaults.',
   additionalProperties: false,
   properties: {
-    maximumAttempts: { type: 'integer', minimum: 1, description: 'Attempts in all, including the first (>= 1).' },
+    maximumAttempts: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Attempts in all, including the first (>= 1).',
+    },
     initialInterval: { ...duration, description: 'Wait before the first retry.' },
-    backoffCoefficient: { type: 'number', minimum: 1, description: 'Growth of the wait between retries (>= 1).' },
+    backoffCoefficient: {
+      type: 'number',
+      minimum: 1,
+      description: 'Growth of the wait between retries (>= 1).',
+    },
     maximumInterval: { ...duration, description: 'Longest wait between retries.' },
-    nonRetryableErrorTypes: { type: 'array', items: { type: 'string' }, description: 'Error types never retried.' },
+    nonRetryableErrorTypes: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Error types never retried.',
+    },
   },
 };
 
@@ -90,7 +102,9 @@ function perTypeParams(): Schema[] {
           required: Object.entries(spec.params)
             .filter(([, p]) => p.required)
             .map(([name]) => name),
-          properties: Object.fromEntries(Object.entries(spec.params).map(([name, p]) => [name, paramSchema(p)])),
+          properties: Object.fromEntries(
+            Object.entries(spec.params).map(([name, p]) => [name, paramSchema(p)]),
+          ),
         },
       },
     },
@@ -108,10 +122,21 @@ export function runbookSchema(forEditors = true): Schema {
     additionalProperties: false,
     required: ['id', 'phase', 'type'],
     properties: {
-      id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$', description: 'Unique step id: lowercase letters, digits, - and _.' },
-      phase: { type: 'string', enum: [...PHASES], description: 'detect, assess, remediate, validate or escalate; never goes backwards.' },
+      id: {
+        type: 'string',
+        pattern: '^[a-z0-9][a-z0-9_-]*$',
+        description: 'Unique step id: lowercase letters, digits, - and _.',
+      },
+      phase: {
+        type: 'string',
+        enum: [...PHASES],
+        description: 'detect, assess, remediate, validate or escalate; never goes backwards.',
+      },
       type: { type: 'string', enum: [...STEP_TYPES], description: 'What the step does.' },
-      with: { type: 'object', description: 'Parameters of the step type; string values may hold {{ templates }}.' },
+      with: {
+        type: 'object',
+        description: 'Parameters of the step type; string values may hold {{ templates }}.',
+      },
       when: { type: 'string', description: 'CEL condition; the step is skipped when it is false.' },
       retry,
       timeout: { ...duration, description: 'Timeout of one attempt (default: defaults.timeout).' },
@@ -141,16 +166,27 @@ export function runbookSchema(forEditors = true): Schema {
     additionalProperties: false,
     required: ['name', 'matchers', 'steps'],
     properties: {
-      name: { type: 'string', pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', description: 'Unique runbook name: lowercase letters, digits and dashes.' },
+      name: {
+        type: 'string',
+        pattern: '^[a-z0-9]+(-[a-z0-9]+)*$',
+        description: 'Unique runbook name: lowercase letters, digits and dashes.',
+      },
       description: { type: 'string', description: 'What the runbook is for.' },
       matchers: {
         type: 'array',
         minItems: 1,
         items: { type: 'string' },
-        description: 'Alertmanager matchers, all of which must fit the alert labels: name="v", name!="v", name=~"re", name!~"re".',
+        description:
+          'Alertmanager matchers, all of which must fit the alert labels: name="v", name!="v", name=~"re", name!~"re".',
       },
-      target: { type: 'string', description: 'Template naming what one incident is about (default: the alert fingerprint).' },
-      variables: { type: 'object', description: 'Values rendered once at incident start; templates allowed; read as vars.NAME.' },
+      target: {
+        type: 'string',
+        description: 'Template naming what one incident is about (default: the alert fingerprint).',
+      },
+      variables: {
+        type: 'object',
+        description: 'Values rendered once at incident start; templates allowed; read as vars.NAME.',
+      },
       defaults: {
         type: 'object',
         additionalProperties: false,
@@ -162,7 +198,10 @@ export function runbookSchema(forEditors = true): Schema {
         enum: ['stop', 'continue'],
         description: 'When the alert resolves before any mutating step: stop (default) or continue.',
       },
-      holdOpen: { ...duration, description: 'How long a remediated incident waits for the alert to resolve (default 10m).' },
+      holdOpen: {
+        ...duration,
+        description: 'How long a remediated incident waits for the alert to resolve (default 10m).',
+      },
       notifications: {
         type: 'object',
         additionalProperties: false,
@@ -178,7 +217,9 @@ export function runbookSchema(forEditors = true): Schema {
             type: 'object',
             additionalProperties: false,
             required: ['to'],
-            properties: { to: { type: 'array', minItems: 1, items: { type: 'string' }, description: 'Email addresses.' } },
+            properties: {
+              to: { type: 'array', minItems: 1, items: { type: 'string' }, description: 'Email addresses.' },
+            },
           },
         },
       },

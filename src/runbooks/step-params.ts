@@ -29,12 +29,22 @@ export interface StepTypeSpec {
 }
 
 const container: ParamSpec = { kind: 'string', required: true, description: 'Container name or id.' };
-const stopTimeout: ParamSpec = { kind: 'integer', minimum: 0, description: 'Seconds Docker waits for a clean stop before killing.' };
-const expectStatus: ParamSpec = { kind: 'status', description: 'Expected HTTP status code or list of codes (default 2xx).' };
+const stopTimeout: ParamSpec = {
+  kind: 'integer',
+  minimum: 0,
+  description: 'Seconds Docker waits for a clean stop before killing.',
+};
+const expectStatus: ParamSpec = {
+  kind: 'status',
+  description: 'Expected HTTP status code or list of codes (default 2xx).',
+};
 const timeoutMs: ParamSpec = { kind: 'integer', minimum: 1, description: 'Request timeout in milliseconds.' };
 
 export const STEP_TYPE_SPECS: Record<StepType, StepTypeSpec> = {
-  'container.inspect': { description: 'Observe a container: running, health, restarts.', params: { container } },
+  'container.inspect': {
+    description: 'Observe a container: running, health, restarts.',
+    params: { container },
+  },
   'container.restart': { description: 'Restart a container (mutating).', params: { container, stopTimeout } },
   'container.start': { description: 'Start a stopped container (mutating).', params: { container } },
   'container.stop': { description: 'Stop a container (mutating).', params: { container, stopTimeout } },
@@ -102,8 +112,16 @@ export const STEP_TYPE_SPECS: Record<StepType, StepTypeSpec> = {
   notify: {
     description: 'Send a Slack message or an email.',
     params: {
-      channel: { kind: 'string', required: true, allowed: ['slack', 'email'], description: 'slack or email.' },
-      to: { kind: 'string-or-list', description: 'Slack channel, or email addresses (default: the runbook notifications).' },
+      channel: {
+        kind: 'string',
+        required: true,
+        allowed: ['slack', 'email'],
+        description: 'slack or email.',
+      },
+      to: {
+        kind: 'string-or-list',
+        description: 'Slack channel, or email addresses (default: the runbook notifications).',
+      },
       subject: { kind: 'string', description: 'Email subject.' },
       text: { kind: 'string', required: true, description: 'Message text; templates allowed.' },
     },
@@ -112,9 +130,15 @@ export const STEP_TYPE_SPECS: Record<StepType, StepTypeSpec> = {
     description: 'Wait for operators to approve before going on.',
     params: {
       approvers: { kind: 'string-list', description: 'Identities who may approve.' },
-      groups: { kind: 'string-list', description: 'Groups (approvals.groups setting) whose members may approve.' },
+      groups: {
+        kind: 'string-list',
+        description: 'Groups (approvals.groups setting) whose members may approve.',
+      },
       minApprovers: { kind: 'integer', minimum: 1, description: 'Distinct approvals needed (default 1).' },
-      allowSelfApproval: { kind: 'boolean', description: 'May whoever triggered the incident approve (default false).' },
+      allowSelfApproval: {
+        kind: 'boolean',
+        description: 'May whoever triggered the incident approve (default false).',
+      },
       prompt: { kind: 'string', description: 'What the approvers are asked.' },
       timeout: { kind: 'duration', description: 'How long to wait (default 30m).' },
       onTimeout: {
@@ -122,7 +146,10 @@ export const STEP_TYPE_SPECS: Record<StepType, StepTypeSpec> = {
         allowed: ['escalate', 'reject', 'proceed'],
         description: 'What happens when nobody decides in time: escalate (default), reject or proceed.',
       },
-      reminders: { kind: 'reminders', description: 'Reminders while waiting: [{ after: 5m, channel: slack|email, to?: ... }].' },
+      reminders: {
+        kind: 'reminders',
+        description: 'Reminders while waiting: [{ after: 5m, channel: slack|email, to?: ... }].',
+      },
     },
   },
   sleep: {

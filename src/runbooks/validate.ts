@@ -2,10 +2,16 @@
 // express. Every problem carries the line and column of the offending key or value, and all problems
 // are reported together so an author fixes them in one pass.
 import { createHash } from 'node:crypto';
-import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { Ajv } from 'ajv';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { parseDuration } from '../runbook-lang/duration';
-import { checkCondition, checkTemplateString, expressionReferences, parseTemplate, memberReferences } from '../runbook-lang/expressions';
+import {
+  checkCondition,
+  checkTemplateString,
+  expressionReferences,
+  parseTemplate,
+  memberReferences,
+} from '../runbook-lang/expressions';
 import { MatcherError, parseMatcher } from '../runbook-lang/matchers';
 import {
   PHASES,
@@ -71,7 +77,9 @@ function didYouMean(word: string, candidates: readonly string[]): string {
     const d = distance(word.toLowerCase(), candidate.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? ` (did you mean "${best}"?)` : '';
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3))
+    ? ` (did you mean "${best}"?)`
+    : '';
 }
 
 class FileChecker {
@@ -86,7 +94,12 @@ class FileChecker {
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: true });
     for (const error of this.doc.errors) {
       const at = error.linePos?.[0] ?? { line: 1, col: 1 };
-      this.problems.push({ file, line: at.line, column: at.col, message: `YAML: ${(error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}` });
+      this.problems.push({
+        file,
+        line: at.line,
+        column: at.col,
+        message: `YAML: ${(error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
+      });
     }
   }
 
@@ -184,13 +197,18 @@ const PATTERN_MESSAGES: Record<string, string> = {
 function schemaProblems(checker: FileChecker, data: unknown): void {
   const validate = schemaValidator();
   if (validate(data)) return;
-  const errors = (validate.errors ?? []) as ErrorObject[];
+  const errors = validate.errors ?? [];
   // oneOf/anyOf failures explain themselves once; their branches' errors would only add noise.
-  const alternatives = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf').map((e) => e.instancePath);
+  const alternatives = errors
+    .filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')
+    .map((e) => e.instancePath);
   const seen = new Set<string>();
   for (const error of errors) {
     const underAlternative = alternatives.some(
-      (p) => error.keyword !== 'oneOf' && error.keyword !== 'anyOf' && (error.instancePath === p || error.instancePath.startsWith(`${p}/`)),
+      (p) =>
+        error.keyword !== 'oneOf' &&
+        error.keyword !== 'anyOf' &&
+        (error.instancePath === p || error.instancePath.startsWith(`${p}/`)),
     );
     if (underAlternative) continue;
     const path = pointerToPath(error.instancePath);
@@ -204,7 +222,7 @@ function schemaProblems(checker: FileChecker, data: unknown): void {
     switch (error.keyword) {
       case 'additionalProperties': {
         const key = String(params.additionalProperty);
-        const allowed = Object.keys(((error.parentSchema as Record<string, unknown>).properties ?? {}) as object);
+        const allowed = Object.keys((error.parentSchema as Record<string, unknown>).properties ?? {});
         message = `unknown key "${key}" in ${where}${didYouMean(key, allowed)}; allowed keys: ${allowed.join(', ')}`;
         reportPath = [...path, key];
         at = 'key';
@@ -262,14 +280,28 @@ function checkRetry(checker: FileChecker, path: PathSegment[], retry: unknown, w
   if (!isObject(retry)) return;
   checkDuration(checker, [...path, 'initialInterval'], retry.initialInterval, `${where}.initialInterval`);
   checkDuration(checker, [...path, 'maximumInterval'], retry.maximumInterval, `${where}.maximumInterval`);
-  const initial = typeof retry.initialInterval === 'string' || typeof retry.initialInterval === 'number' ? parseDuration(retry.initialInterval) : undefined;
-  const maximum = typeof retry.maximumInterval === 'string' || typeof retry.maximumInterval === 'number' ? parseDuration(retry.maximumInterval) : undefined;
+  const initial =
+    typeof retry.initialInterval === 'string' || typeof retry.initialInterval === 'number'
+      ? parseDuration(retry.initialInterval)
+      : undefined;
+  const maximum =
+    typeof retry.maximumInterval === 'string' || typeof retry.maximumInterval === 'number'
+      ? parseDuration(retry.maximumInterval)
+      : undefined;
   if (initial !== undefined && maximum !== undefined && maximum < initial)
-    checker.report([...path, 'maximumInterval'], `${where}.maximumInterval is shorter than initialInterval; it must be at least as long`);
+    checker.report(
+      [...path, 'maximumInterval'],
+      `${where}.maximumInterval is shorter than initialInterval; it must be at least as long`,
+    );
 }
 
 /** Reports every template string under value that does not parse. */
-function checkTemplates(checker: FileChecker, path: PathSegment[], value: unknown, context: TemplateContext): void {
+function checkTemplates(
+  checker: FileChecker,
+  path: PathSegment[],
+  value: unknown,
+  context: TemplateContext,
+): void {
   if (typeof value === 'string') {
     const problem = checkTemplateString(value);
     if (problem) {
@@ -280,14 +312,18 @@ function checkTemplates(checker: FileChecker, path: PathSegment[], value: unknow
     for (const part of parseTemplate(value)) {
       if ('expression' in part) checkReferences(checker, path, part.expression, context);
     }
-  } else if (Array.isArray(value)) value.forEach((item, i) => checkTemplates(checker, [...path, i], item, context));
-  else if (isObject(value)) for (const [key, item] of Object.entries(value)) checkTemplates(checker, [...path, key], item, context);
+  } else if (Array.isArray(value))
+    value.forEach((item, i) => checkTemplates(checker, [...path, i], item, context));
+  else if (isObject(value))
+    for (const [key, item] of Object.entries(value)) checkTemplates(checker, [...path, key], item, context);
 }
 
 /** CEL reads `steps.a-b` as a subtraction: point authors at the bracket form. */
 function dashHint(expression: string, stepIds: readonly string[]): string {
   const dashed = stepIds.find((id) => id.includes('-') && expression.includes(`steps.${id}`));
-  return dashed ? `; a step id with "-" is read as steps["${dashed}"] (steps.${dashed} means a subtraction)` : '';
+  return dashed
+    ? `; a step id with "-" is read as steps["${dashed}"] (steps.${dashed} means a subtraction)`
+    : '';
 }
 
 interface TemplateContext {
@@ -299,11 +335,19 @@ interface TemplateContext {
 }
 
 /** steps.X must be an earlier step and vars.X a declared variable; typos otherwise fail at run time. */
-function checkReferences(checker: FileChecker, path: PathSegment[], expression: string, context: TemplateContext): void {
+function checkReferences(
+  checker: FileChecker,
+  path: PathSegment[],
+  expression: string,
+  context: TemplateContext,
+): void {
   const roots = expressionReferences(expression);
   if (roots.has('steps')) {
     if (!context.earlierSteps) {
-      checker.report(path, `"${expression}" reads steps, but no step has run when this is rendered; use labels, annotations, alert or vars`);
+      checker.report(
+        path,
+        `"${expression}" reads steps, but no step has run when this is rendered; use labels, annotations, alert or vars`,
+      );
     } else {
       for (const id of memberReferences(expression, 'steps')) {
         if (context.earlierSteps.includes(id)) continue;
@@ -328,18 +372,30 @@ function checkReferences(checker: FileChecker, path: PathSegment[], expression: 
   }
 }
 
-function checkParamValue(checker: FileChecker, path: PathSegment[], name: string, spec: ParamSpec, value: unknown, type: string): void {
+function checkParamValue(
+  checker: FileChecker,
+  path: PathSegment[],
+  name: string,
+  spec: ParamSpec,
+  value: unknown,
+  type: string,
+): void {
   if (typeof value === 'string' && value.includes('{{')) return; // a template: checked at run time
-  const bad = (expected: string): void => checker.report(path, `${type} parameter "${name}" must be ${expected}, not ${typeOfValue(value)}`);
+  const bad = (expected: string): void =>
+    checker.report(path, `${type} parameter "${name}" must be ${expected}, not ${typeOfValue(value)}`);
   switch (spec.kind) {
     case 'string':
       if (typeof value !== 'string') bad('a string');
       else if (spec.allowed && !spec.allowed.includes(value))
-        checker.report(path, `${type} parameter "${name}" is "${value}"; allowed: ${spec.allowed.join(', ')}`);
+        checker.report(
+          path,
+          `${type} parameter "${name}" is "${value}"; allowed: ${spec.allowed.join(', ')}`,
+        );
       break;
     case 'integer':
     case 'number':
-      if (typeof value !== 'number' || (spec.kind === 'integer' && !Number.isInteger(value))) bad(spec.kind === 'integer' ? 'a whole number' : 'a number');
+      if (typeof value !== 'number' || (spec.kind === 'integer' && !Number.isInteger(value)))
+        bad(spec.kind === 'integer' ? 'a whole number' : 'a number');
       else if (spec.minimum !== undefined && value < spec.minimum)
         checker.report(path, `${type} parameter "${name}" is ${value} but must be at least ${spec.minimum}`);
       break;
@@ -353,13 +409,16 @@ function checkParamValue(checker: FileChecker, path: PathSegment[], name: string
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) bad('a list of strings');
       break;
     case 'string-or-list':
-      if (typeof value !== 'string' && (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))) bad('a string or a list of strings');
+      if (typeof value !== 'string' && (!Array.isArray(value) || value.some((v) => typeof v !== 'string')))
+        bad('a string or a list of strings');
       break;
     case 'status':
-      if (!Number.isInteger(value) && (!Array.isArray(value) || value.some((v) => !Number.isInteger(v)))) bad('a status code or a list of status codes');
+      if (!Number.isInteger(value) && (!Array.isArray(value) || value.some((v) => !Number.isInteger(v))))
+        bad('a status code or a list of status codes');
       break;
     case 'string-map':
-      if (!isObject(value) || Object.values(value).some((v) => typeof v !== 'string')) bad('a mapping of strings');
+      if (!isObject(value) || Object.values(value).some((v) => typeof v !== 'string'))
+        bad('a mapping of strings');
       break;
     case 'reminders':
       if (!Array.isArray(value)) {
@@ -368,13 +427,26 @@ function checkParamValue(checker: FileChecker, path: PathSegment[], name: string
       }
       value.forEach((reminder, i) => {
         const at = [...path, i];
-        if (!isObject(reminder)) return checker.report(at, `reminder ${i + 1} must be a mapping { after: 5m, channel: slack|email, to?: ... }`);
+        if (!isObject(reminder))
+          return checker.report(
+            at,
+            `reminder ${i + 1} must be a mapping { after: 5m, channel: slack|email, to?: ... }`,
+          );
         for (const key of Object.keys(reminder))
-          if (!['after', 'channel', 'to'].includes(key)) checker.report([...at, key], `unknown key "${key}" in reminder; allowed keys: after, channel, to`, 'key');
-        if (reminder.after === undefined) checker.report(at, 'reminder is missing "after" (how long to wait before reminding, e.g. 5m)');
+          if (!['after', 'channel', 'to'].includes(key))
+            checker.report(
+              [...at, key],
+              `unknown key "${key}" in reminder; allowed keys: after, channel, to`,
+              'key',
+            );
+        if (reminder.after === undefined)
+          checker.report(at, 'reminder is missing "after" (how long to wait before reminding, e.g. 5m)');
         else checkDuration(checker, [...at, 'after'], reminder.after, 'reminder after');
         if (reminder.channel !== 'slack' && reminder.channel !== 'email')
-          checker.report(reminder.channel === undefined ? at : [...at, 'channel'], `reminder channel must be slack or email, not ${typeOfValue(reminder.channel)}`);
+          checker.report(
+            reminder.channel === undefined ? at : [...at, 'channel'],
+            `reminder channel must be slack or email, not ${typeOfValue(reminder.channel)}`,
+          );
       });
       break;
     case 'any':
@@ -382,7 +454,13 @@ function checkParamValue(checker: FileChecker, path: PathSegment[], name: string
   }
 }
 
-function checkStepParams(checker: FileChecker, path: PathSegment[], type: StepType, params: Record<string, unknown>, stepName: string): void {
+function checkStepParams(
+  checker: FileChecker,
+  path: PathSegment[],
+  type: StepType,
+  params: Record<string, unknown>,
+  stepName: string,
+): void {
   const spec = STEP_TYPE_SPECS[type];
   const known = Object.keys(spec.params);
   for (const [name, value] of Object.entries(params)) {
@@ -399,17 +477,26 @@ function checkStepParams(checker: FileChecker, path: PathSegment[], type: StepTy
   }
   for (const [name, paramSpec] of Object.entries(spec.params)) {
     if (paramSpec.required && params[name] === undefined)
-      checker.report(path, `${stepName} (${type}) is missing the required parameter "${name}" in with: ${paramSpec.description}`);
+      checker.report(
+        path,
+        `${stepName} (${type}) is missing the required parameter "${name}" in with: ${paramSpec.description}`,
+      );
   }
   if (type === 'approval') {
     const approvers = Array.isArray(params.approvers) ? params.approvers.length : 0;
     const groups = Array.isArray(params.groups) ? params.groups.length : 0;
     const templated = typeof params.approvers === 'string' || typeof params.groups === 'string';
     if (approvers === 0 && groups === 0 && !templated)
-      checker.report(path, `${stepName} (approval) names nobody who may approve; set with.approvers (identities) and/or with.groups (group names)`);
+      checker.report(
+        path,
+        `${stepName} (approval) names nobody who may approve; set with.approvers (identities) and/or with.groups (group names)`,
+      );
     const min = params.minApprovers;
     if (typeof min === 'number' && groups === 0 && !templated && approvers > 0 && min > approvers)
-      checker.report([...path, 'minApprovers'], `${stepName} needs ${min} approvers but names only ${approvers}; lower minApprovers or add approvers or groups`);
+      checker.report(
+        [...path, 'minApprovers'],
+        `${stepName} needs ${min} approvers but names only ${approvers}; lower minApprovers or add approvers or groups`,
+      );
   }
 }
 
@@ -441,7 +528,10 @@ function semanticProblems(checker: FileChecker, data: Record<string, unknown>): 
   if (typeof data.target === 'string')
     checkTemplates(checker, ['target'], data.target, { variables: variableNames, allSteps });
   Object.entries(variables).forEach(([name, value], index) =>
-    checkTemplates(checker, ['variables', name], value, { variables: variableNames.slice(0, index), allSteps }),
+    checkTemplates(checker, ['variables', name], value, {
+      variables: variableNames.slice(0, index),
+      allSteps,
+    }),
   );
 
   const firstLineOfId = new Map<string, number>();
@@ -454,7 +544,11 @@ function semanticProblems(checker: FileChecker, data: Record<string, unknown>): 
     const stepName = `step "${id}"`;
     if (typeof step.id === 'string') {
       const first = firstLineOfId.get(step.id);
-      if (first !== undefined) checker.report([...path, 'id'], `duplicate step id "${step.id}" (already used on line ${first}); step ids must be unique`);
+      if (first !== undefined)
+        checker.report(
+          [...path, 'id'],
+          `duplicate step id "${step.id}" (already used on line ${first}); step ids must be unique`,
+        );
       else firstLineOfId.set(step.id, checker.lineOf([...path, 'id']));
     }
     const phaseIndex = typeof step.phase === 'string' ? PHASES.indexOf(step.phase as Phase) : -1;
@@ -466,20 +560,38 @@ function semanticProblems(checker: FileChecker, data: Record<string, unknown>): 
         );
       else [highestPhase, highestPhaseStep] = [phaseIndex, id];
     }
-    const type = typeof step.type === 'string' && (STEP_TYPES as readonly string[]).includes(step.type) ? (step.type as StepType) : undefined;
+    const type =
+      typeof step.type === 'string' && (STEP_TYPES as readonly string[]).includes(step.type)
+        ? (step.type as StepType)
+        : undefined;
     if (step.host !== undefined && type && !isContainerStep(type))
-      checker.report([...path, 'host'], `${stepName} is ${type}; host applies to container.* steps only`, 'key');
+      checker.report(
+        [...path, 'host'],
+        `${stepName} is ${type}; host applies to container.* steps only`,
+        'key',
+      );
     if (type && (step.with === undefined || isObject(step.with)))
-      checkStepParams(checker, step.with === undefined ? path : [...path, 'with'], type, (step.with ?? {}) as Record<string, unknown>, stepName);
+      checkStepParams(
+        checker,
+        step.with === undefined ? path : [...path, 'with'],
+        type,
+        step.with ?? {},
+        stepName,
+      );
     checkDuration(checker, [...path, 'timeout'], step.timeout, `${stepName} timeout`);
     checkRetry(checker, [...path, 'retry'], step.retry, `${stepName} retry`);
-    const context: TemplateContext = { variables: variableNames, earlierSteps: stepIds.slice(0, index).filter(Boolean), allSteps };
+    const context: TemplateContext = {
+      variables: variableNames,
+      earlierSteps: stepIds.slice(0, index).filter(Boolean),
+      allSteps,
+    };
     if (step.with !== undefined) checkTemplates(checker, [...path, 'with'], step.with, context);
     if (typeof step.when === 'string') {
       const problem = step.when.includes('{{')
         ? 'when is a CEL expression: write it without {{ }}, e.g. labels.severity == "critical"'
         : checkCondition(step.when);
-      if (problem) checker.report([...path, 'when'], `${stepName} when: ${problem}${dashHint(step.when, allSteps)}`);
+      if (problem)
+        checker.report([...path, 'when'], `${stepName} when: ${problem}${dashHint(step.when, allSteps)}`);
       else checkReferences(checker, [...path, 'when'], step.when, context);
     }
     if (isObject(step.onFailure) && typeof step.onFailure.goto === 'string') {
@@ -489,7 +601,11 @@ function semanticProblems(checker: FileChecker, data: Record<string, unknown>): 
           [...path, 'onFailure', 'goto'],
           `${stepName} onFailure goto "${target}" names no step${didYouMean(target, allSteps)}; step ids: ${allSteps.join(', ')}`,
         );
-      else if (target === id) checker.report([...path, 'onFailure', 'goto'], `${stepName} onFailure goto names itself; retry covers repeating a step`);
+      else if (target === id)
+        checker.report(
+          [...path, 'onFailure', 'goto'],
+          `${stepName} onFailure goto names itself; retry covers repeating a step`,
+        );
     }
   });
 }
@@ -504,7 +620,7 @@ function normalise(data: Record<string, unknown>): Runbook {
       with: isObject(raw.with) ? raw.with : {},
     };
     if (typeof raw.when === 'string') step.when = raw.when;
-    if (isObject(raw.retry)) step.retry = raw.retry as RetrySpec;
+    if (isObject(raw.retry)) step.retry = raw.retry;
     if (raw.timeout !== undefined) step.timeout = raw.timeout as Duration;
     if (raw.onFailure !== undefined) step.onFailure = raw.onFailure as OnFailure;
     if (typeof raw.host === 'string') step.host = raw.host;
@@ -518,14 +634,14 @@ function normalise(data: Record<string, unknown>): Runbook {
     variables: isObject(data.variables) ? data.variables : {},
     defaults: {
       timeout: (defaults.timeout as Duration | undefined) ?? DEFAULT_TIMEOUT,
-      retry: { ...DEFAULT_RETRY, ...(isObject(defaults.retry) ? (defaults.retry as RetrySpec) : {}) },
+      retry: { ...DEFAULT_RETRY, ...(isObject(defaults.retry) ? defaults.retry : {}) },
     },
     onResolvedBeforeAction: data.onResolvedBeforeAction === 'continue' ? 'continue' : 'stop',
     holdOpen: (data.holdOpen as Duration | undefined) ?? DEFAULT_HOLD_OPEN,
     steps,
   };
   if (typeof data.target === 'string' && data.target.trim() !== '') runbook.target = data.target;
-  if (isObject(data.notifications)) runbook.notifications = data.notifications as Runbook['notifications'];
+  if (isObject(data.notifications)) runbook.notifications = data.notifications;
   return runbook;
 }
 
