@@ -13,21 +13,22 @@ import { ROUTE_MODULES } from '../../src/receiver/routes';
 
 export const RUNBOOK = 'intake-test';
 
-/** A runbook directory whose one runbook takes IntakeTest alerts, one incident per instance. */
+/** A runbook directory whose one runbook takes IntakeTest alerts, one incident per instance, open until resolved. */
 export function runbookDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-intake-runbooks-'));
   writeFileSync(
     path.join(dir, '10-intake.yaml'),
     `name: ${RUNBOOK}
-description: Intake test runbook; waits, so the incident stays open until the alert resolves.
+description: Intake test runbook; its one short step done, the incident holds open until the alert resolves.
 matchers:
   - alertname = "IntakeTest"
 target: "{{ labels.instance }}"
+holdOpen: 1h
 steps:
-  - id: wait
+  - id: settle
     phase: detect
     type: sleep
-    with: { duration: 1h }
+    with: { duration: 1s }
 `,
   );
   return dir;
