@@ -1,6 +1,7 @@
 // What an incident would do for an alert, without running anything: `rebound runbooks plan`.
 // Parameters and conditions are resolved as far as the alert allows; whatever depends on earlier
 // steps' results or on the incident's state at run time is shown unresolved, with its expression.
+import { defaultOnFailure } from '../runbook-lang/types';
 import {
   evaluateCondition,
   expressionReferences,
@@ -96,7 +97,7 @@ export function planIncident(snapshot: RunbookSnapshot, alert: ScopeAlert): Plan
       unresolved: [],
       timeout: step.timeout ?? runbook.defaults.timeout,
       retry: { ...runbook.defaults.retry, ...step.retry },
-      onFailure: step.onFailure ?? 'abort',
+      onFailure: step.onFailure ?? defaultOnFailure(step.phase),
     };
     if (step.description !== undefined) planned.description = step.description;
     if (step.host !== undefined) planned.host = step.host;

@@ -38,6 +38,8 @@ export interface IncidentInput {
   triggeredBy?: string;
   /** Set when continuing as new: where the previous run stopped. */
   resume?: ResumePoint;
+  /** History length at which the incident continues as new (default 10,000; tests lower it). */
+  continueAsNewAt?: number;
 }
 
 /** Everything the interpreter needs to pick up where a previous run (before continue-as-new) stopped. */
@@ -53,6 +55,7 @@ export interface ResumePoint {
   visits: Record<string, number>;
   vars: Record<string, unknown>;
   slackTs?: string;
+  slackChannel?: string;
 }
 
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'waiting';

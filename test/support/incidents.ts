@@ -27,11 +27,18 @@ export function sampleRunbook(name: string): RunbookSnapshot {
 /** A runbook from YAML text, validated like a file in runbooks/. */
 export function runbookFromText(text: string, file = 'test.yaml'): RunbookSnapshot {
   const { problems, snapshot } = validateRunbookText(file, text);
-  if (!snapshot) throw new Error(`test runbook invalid:\n${problems.map((p) => `${p.line}:${p.column} ${p.message}`).join('\n')}`);
+  if (!snapshot)
+    throw new Error(
+      `test runbook invalid:\n${problems.map((p) => `${p.line}:${p.column} ${p.message}`).join('\n')}`,
+    );
   return snapshot;
 }
 
-export function alert(labels: Record<string, string>, status: 'firing' | 'resolved' = 'firing', annotations: Record<string, string> = {}): AlertSnapshot {
+export function alert(
+  labels: Record<string, string>,
+  status: 'firing' | 'resolved' = 'firing',
+  annotations: Record<string, string> = {},
+): AlertSnapshot {
   return {
     status,
     labels,
@@ -54,25 +61,23 @@ export async function openIncident(
   firing: AlertSnapshot,
   options: { workflowId?: string; dryRun?: boolean; triggeredBy?: string } = {},
 ): Promise<WorkflowHandle<typeof incident>> {
-  const workflowId = options.workflowId ?? `test/${snapshot.runbook.name}/${Math.random().toString(36).slice(2)}`;
-  return client.workflow.signalWithStart<typeof incident, [AlertNotification]>(
-    INCIDENT_WORKFLOW_TYPE,
-    {
-      taskQueue,
-      workflowId,
-      args: [
-        {
-          incidentId: workflowId,
-          targetKey: 'test-target',
-          snapshot,
-          dryRun: options.dryRun ?? false,
-          ...(options.triggeredBy ? { triggeredBy: options.triggeredBy } : {}),
-        },
-      ],
-      signal: alertSignal,
-      signalArgs: [{ alert: firing, source: 'test', receivedAt: new Date().toISOString() }],
-    },
-  );
+  const workflowId =
+    options.workflowId ?? `test/${snapshot.runbook.name}/${Math.random().toString(36).slice(2)}`;
+  return client.workflow.signalWithStart<typeof incident, [AlertNotification]>(INCIDENT_WORKFLOW_TYPE, {
+    taskQueue,
+    workflowId,
+    args: [
+      {
+        incidentId: workflowId,
+        targetKey: 'test-target',
+        snapshot,
+        dryRun: options.dryRun ?? false,
+        ...(options.triggeredBy ? { triggeredBy: options.triggeredBy } : {}),
+      },
+    ],
+    signal: alertSignal,
+    signalArgs: [{ alert: firing, source: 'test', receivedAt: new Date().toISOString() }],
+  });
 }
 
 export async function sendAlert(handle: WorkflowHandle, snapshot: AlertSnapshot): Promise<void> {

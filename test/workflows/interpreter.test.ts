@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { decideUpdate, closeUpdate } from '../../src/workflows/contract';
+import type { incident } from '../../src/workflows/incident';
 import {
   alert,
   openIncident,
@@ -39,9 +40,18 @@ async function run<T>(activities: TestActivities, fn: (taskQueue: string) => Pro
 
 describe('incident interpreter', () => {
   it('restart-container: restarts a broken container, validates it, and resolves when the alert does', async () => {
-    const acts = new TestActivities().on('containerInspect', () => ({ exists: true, running: false, restartCount: 2 }));
+    const acts = new TestActivities().on('containerInspect', () => ({
+      exists: true,
+      running: false,
+      restartCount: 2,
+    }));
     await run(acts, async (taskQueue) => {
-      const handle = await openIncident(client, taskQueue, sampleRunbook('restart-container'), containerAlert);
+      const handle = await openIncident(
+        client,
+        taskQueue,
+        sampleRunbook('restart-container'),
+        containerAlert,
+      );
       const holding = await waitForState(handle, (s) => s.timeline.some((t) => t.kind === 'hold'));
       assert.deepEqual(
         holding.steps.map((s) => [s.id, s.status]),
@@ -63,7 +73,10 @@ describe('incident interpreter', () => {
       assert.equal(final.resolution, 'remediated');
       assert.equal(final.notifications, 3);
       assert.equal(acts.callsOf('containerRestart').length, 1, 'the repeat did not restart again');
-      assert.ok(acts.callsOf('slackIncidentMessage').length >= 2, 'the Slack incident message is created and updated');
+      assert.ok(
+        acts.callsOf('slackIncidentMessage').length >= 2,
+        'the Slack incident message is created and updated',
+      );
       await recordHistory(handle, 'restart-container-remediated');
     });
   });
@@ -71,7 +84,12 @@ describe('incident interpreter', () => {
   it('a `when` that is false skips the step; the incident resolves without action', async () => {
     const acts = new TestActivities(); // inspect says running and healthy
     await run(acts, async (taskQueue) => {
-      const handle = await openIncident(client, taskQueue, sampleRunbook('restart-container'), containerAlert);
+      const handle = await openIncident(
+        client,
+        taskQueue,
+        sampleRunbook('restart-container'),
+        containerAlert,
+      );
       await waitForState(handle, (s) => s.timeline.some((t) => t.kind === 'hold'));
       await sendAlert(handle, resolvedContainerAlert);
       const final = await handle.result();
@@ -140,14 +158,23 @@ steps:
     type: notify
     with: { channel: slack, text: "{{ incident.target }} needs a human: {{ steps['slow-probe'].error.message }}" }
 `);
-    const acts = new TestActivities().on('probeHttp', () => new Promise((resolve) => setTimeout(resolve, 3000)));
+    const acts = new TestActivities().on(
+      'probeHttp',
+      () => new Promise((resolve) => setTimeout(resolve, 3000)),
+    );
     await run(acts, async (taskQueue) => {
       const handle = await openIncident(client, taskQueue, snapshot, alert({ alertname: 'X' }));
-      const escalated = await waitForState(handle, (s) => s.status === 'escalated' && s.steps[2]?.status === 'succeeded');
+      const escalated = await waitForState(
+        handle,
+        (s) => s.status === 'escalated' && s.steps[2]?.status === 'succeeded',
+      );
       assert.equal(escalated.steps[0]?.error?.type, 'Timeout');
       assert.equal(escalated.steps[1]?.status, 'pending', 'the remediation after the failed step never ran');
       assert.equal(acts.callsOf('containerRestart').length, 0);
-      assert.match(String((acts.callsOf('notify')[0]?.params as { text: string }).text), /test-target needs a human: timed out/);
+      assert.match(
+        String((acts.callsOf('notify')[0]?.params as { text: string }).text),
+        /test-target needs a human: timed out/,
+      );
       await sendAlert(handle, { ...alert({ alertname: 'X' }), status: 'resolved' });
       const final = await handle.result();
       assert.equal(final.status, 'escalated');
@@ -163,12 +190,24 @@ steps:
         throw fatal('api-1 still unhealthy after 2m', 'ContainerNotHealthy');
       });
     await run(acts, async (taskQueue) => {
-      const handle = await openIncident(client, taskQueue, sampleRunbook('restart-container'), containerAlert);
-      const escalated = await waitForState(handle, (s) => s.steps.find((x) => x.id === 'mail-oncall')?.status === 'succeeded');
+      const handle = await openIncident(
+        client,
+        taskQueue,
+        sampleRunbook('restart-container'),
+        containerAlert,
+      );
+      const escalated = await waitForState(
+        handle,
+        (s) => s.steps.find((x) => x.id === 'mail-oncall')?.status === 'succeeded',
+      );
       assert.equal(escalated.status, 'escalated');
       assert.equal(escalated.steps.find((x) => x.id === 'wait-healthy')?.error?.type, 'ContainerNotHealthy');
       const channels = acts.callsOf('notify').map((c) => (c.params as { channel: string }).channel);
-      assert.deepEqual(channels.sort(), ['email', 'email', 'slack'], 'escalation mail + tell-humans (slack) + mail-oncall (email)');
+      assert.deepEqual(
+        channels.sort(),
+        ['email', 'email', 'slack'],
+        'escalation mail + tell-humans (slack) + mail-oncall (email)',
+      );
       // An escalated incident stays open: a repeat joins it rather than restarting again.
       await sendAlert(handle, containerAlert);
       await sendAlert(handle, resolvedContainerAlert);
@@ -187,7 +226,12 @@ steps:
       return { exists: true, running: false };
     });
     await run(acts, async (taskQueue) => {
-      const handle = await openIncident(client, taskQueue, sampleRunbook('restart-container'), containerAlert);
+      const handle = await openIncident(
+        client,
+        taskQueue,
+        sampleRunbook('restart-container'),
+        containerAlert,
+      );
       await waitForState(handle, (s) => s.steps[0]?.status === 'running');
       await sendAlert(handle, resolvedContainerAlert);
       await waitForState(handle, (s) => !s.alertFiring);
@@ -202,7 +246,9 @@ steps:
 
   it('failover: waits for an approval, records who approved, then fails over', async () => {
     const acts = new TestActivities().on('containerInspect', (input) =>
-      input.params.container === 'shop-primary' ? { exists: true, running: false } : { exists: true, running: true },
+      input.params.container === 'shop-primary'
+        ? { exists: true, running: false }
+        : { exists: true, running: true },
     );
     await run(acts, async (taskQueue) => {
       const handle = await openIncident(
@@ -217,9 +263,14 @@ steps:
       assert.match(waiting.pendingApproval?.prompt ?? '', /Fail shop-primary over to shop-standby\?/);
       assert.equal(acts.callsOf('containerFailover').length, 0, 'nothing happens before approval');
       await assert.rejects(
-        handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', identity: 'mallory', channel: 'test' }] }),
+        handle.executeUpdate(decideUpdate, {
+          args: [{ decision: 'approve', identity: 'mallory', channel: 'test' }],
+        }),
         (error: Error) => {
-          assert.match(String(error.cause?.message), /mallory may not decide step "approve"; allowed: alice, bob, group sre/);
+          assert.match(
+            String((error.cause as Error | undefined)?.message),
+            /mallory may not decide step "approve"; allowed: alice, bob, group sre/,
+          );
           return true;
         },
       );
@@ -227,8 +278,15 @@ steps:
         args: [{ decision: 'approve', identity: 'alice', channel: 'cli', comment: 'primary is gone, go' }],
       });
       assert.equal(recorded.identity, 'alice');
-      await waitForState(handle, (s) => s.steps.find((x) => x.id === 'standby-healthy')?.status === 'succeeded');
-      assert.deepEqual(acts.callsOf('containerFailover')[0]?.params, { primary: 'shop-primary', standby: 'shop-standby', stopTimeout: 20 });
+      await waitForState(
+        handle,
+        (s) => s.steps.find((x) => x.id === 'standby-healthy')?.status === 'succeeded',
+      );
+      assert.deepEqual(acts.callsOf('containerFailover')[0]?.params, {
+        primary: 'shop-primary',
+        standby: 'shop-standby',
+        stopTimeout: 20,
+      });
       await sendAlert(handle, alert({ alertname: 'ServicePrimaryDown', service: 'shop' }, 'resolved'));
       const final = await handle.result();
       assert.equal(final.resolution, 'remediated');
@@ -253,10 +311,15 @@ steps:
       await handle.executeUpdate(decideUpdate, {
         args: [{ decision: 'approve', identity: 'carol', groups: ['oncall'], channel: 'slack' }],
       });
-      const holding = await waitForState(handle, (s) => s.steps.find((x) => x.id === 'acknowledge')?.status === 'succeeded');
+      const holding = await waitForState(
+        handle,
+        (s) => s.steps.find((x) => x.id === 'acknowledge')?.status === 'succeeded',
+      );
       assert.equal(holding.status, 'escalated');
       assert.equal(holding.escalationReason, 'No automatic remediation for DiskFull');
-      await handle.executeUpdate(closeUpdate, { args: [{ identity: 'carol', channel: 'cli', comment: 'disk cleaned' }] });
+      await handle.executeUpdate(closeUpdate, {
+        args: [{ identity: 'carol', channel: 'cli', comment: 'disk cleaned' }],
+      });
       const final = await handle.result();
       assert.equal(final.status, 'escalated');
       assert.match(final.resolution ?? '', /closed by carol/);
@@ -268,7 +331,13 @@ steps:
   it('a dry run reports what each mutating step would do and changes nothing', async () => {
     const acts = new TestActivities().on('containerInspect', () => ({ exists: true, running: false }));
     await run(acts, async (taskQueue) => {
-      const handle = await openIncident(client, taskQueue, sampleRunbook('restart-container'), containerAlert, { dryRun: true });
+      const handle = await openIncident(
+        client,
+        taskQueue,
+        sampleRunbook('restart-container'),
+        containerAlert,
+        { dryRun: true },
+      );
       const final = await handle.result();
       assert.equal(final.dryRun, true);
       assert.equal(final.resolution, 'dry run complete: nothing was changed');
@@ -301,6 +370,40 @@ steps:
       assert.equal(final.status, 'failed');
       assert.equal(acts.callsOf('httpCall').length, 0);
       await recordHistory(handle, 'runbook-error');
+    });
+  });
+});
+
+describe('long incidents', () => {
+  it('continue as new before the history grows too long, keeping their state and joining repeats', async () => {
+    const acts = new TestActivities();
+    await run(acts, async (taskQueue) => {
+      const snapshot = sampleRunbook('escalate-only');
+      const firing = alert({ alertname: 'DiskFull', severity: 'page', instance: 'db-2' });
+      const handle = await client.workflow.signalWithStart('incident', {
+        taskQueue,
+        workflowId: `test/can/${Date.now()}`,
+        args: [{ incidentId: 'can', targetKey: 'db-2', snapshot, dryRun: false, continueAsNewAt: 60 }],
+        signal: 'alert',
+        signalArgs: [{ alert: firing, source: 'test', receivedAt: new Date().toISOString() }],
+      });
+      await waitForState(handle, (s) => s.pendingApproval?.stepId === 'acknowledge');
+      await handle.executeUpdate(decideUpdate, {
+        args: [{ decision: 'approve', identity: 'carol', groups: ['oncall'], channel: 'cli' }],
+      });
+      const firstRun = (await handle.describe()).runId;
+      for (let i = 0; i < 40; i += 1) await sendAlert(handle, firing);
+      const later = await waitForState(handle, (s) => s.timeline.some((t) => t.kind === 'continue-as-new'));
+      assert.equal(later.status, 'escalated');
+      await sendAlert(handle, { ...firing, status: 'resolved' });
+      const final = await client.workflow.getHandle<typeof incident>(handle.workflowId).result();
+      assert.notEqual((await client.workflow.getHandle(handle.workflowId).describe()).runId, firstRun);
+      assert.equal(final.status, 'escalated');
+      assert.ok(
+        final.notifications >= 42,
+        `every notification across runs is counted (${final.notifications})`,
+      );
+      assert.equal(final.decisions.length, 1, 'the acknowledgement survives continue-as-new');
     });
   });
 });
