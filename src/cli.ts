@@ -1,5 +1,6 @@
 // The `rebound` command. Each group of subcommands lives in src/commands/ and registers itself here.
 import { Command } from 'commander';
+import { registerAlertCommands } from './commands/alert';
 import { registerDevCommands } from './commands/dev';
 import { registerRunbookCommands } from './commands/runbooks';
 import { registerSafetyCommands } from './commands/safety';
@@ -11,6 +12,7 @@ const program = new Command('rebound')
 
 registerDevCommands(program);
 registerRunbookCommands(program);
+registerAlertCommands(program);
 registerSafetyCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
