@@ -1,6 +1,8 @@
 // The `rebound` command. Each group of subcommands lives in src/commands/ and registers itself here.
 import { Command } from 'commander';
+import { registerAuditCommands } from './commands/audit';
 import { registerDevCommands } from './commands/dev';
+import { registerIncidentCommands } from './commands/incidents';
 import { registerRunbookCommands } from './commands/runbooks';
 
 const program = new Command('rebound')
@@ -10,6 +12,8 @@ const program = new Command('rebound')
 
 registerDevCommands(program);
 registerRunbookCommands(program);
+registerIncidentCommands(program);
+registerAuditCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`rebound: ${error instanceof Error ? error.message : String(error)}`);
