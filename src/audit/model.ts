@@ -156,7 +156,7 @@ function describeLabels(labels: Record<string, string>): string {
 }
 
 /** What a notification or slack message activity said, in one line. */
-function describeMessage(a: ActivityAudit): string {
+export function describeMessage(a: ActivityAudit): string {
   const input = isObject(a.input) ? a.input : {};
   if (a.activityType === 'slackIncidentMessage') {
     const channel = typeof input.channel === 'string' ? input.channel : '?';
@@ -191,6 +191,13 @@ function outcomeVerb(a: ActivityAudit): string {
   }
 }
 
+/** Long message bodies are shown whole under "Messages sent"; in a params line they would only be cut off. */
+function shortenText(params: unknown): unknown {
+  if (!isObject(params) || typeof params.text !== 'string' || params.text.length <= 120) return params;
+  const lines = params.text.split('\n').length;
+  return { ...params, text: `<${lines} lines, shown under Messages sent>` };
+}
+
 export function activityLines(a: ActivityAudit): string[] {
   const lines: string[] = [];
   const max = a.maximumAttempts ? ` of ${a.maximumAttempts}` : '';
@@ -205,7 +212,7 @@ export function activityLines(a: ActivityAudit): string[] {
       `attempt ${a.previousFailure.attempt} failed: ${a.previousFailure.error.type}: ${a.previousFailure.error.message}`,
     );
   if (a.error) lines.push(`error: ${a.error.type}: ${a.error.message}`);
-  if (a.params !== undefined) lines.push(`params: ${oneLine(a.params)}`);
+  if (a.params !== undefined) lines.push(`params: ${oneLine(shortenText(a.params))}`);
   if (a.result !== undefined) lines.push(`output: ${oneLine(a.result)}`);
   return lines;
 }
@@ -332,7 +339,11 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
     const upsert = event.upsertWorkflowSearchAttributesEventAttributes;
     if (upsert) {
       const changes: string[] = [];
-      for (const [key, payload] of Object.entries(upsert.searchAttributes?.indexedFields ?? {})) {
+      // Protobuf maps have no order; sort so the same history always reads the same.
+      const fields = Object.entries(upsert.searchAttributes?.indexedFields ?? {}).sort(([a], [b]) =>
+        a.localeCompare(b),
+      );
+      for (const [key, payload] of fields) {
         const value = decodePayloads({ payloads: [payload] })[0];
         if (searchAttributes[key] !== value && (key === 'ReboundPhase' || key === 'ReboundStatus')) {
           changes.push(`${key === 'ReboundPhase' ? 'phase' : 'status'} ${oneLine(value)}`);

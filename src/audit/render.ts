@@ -1,7 +1,14 @@
 // Renders an audit record as plain text, Markdown, JSON or one self-contained HTML page. Everything
 // that came from an alert, a runbook or a person is data: escaped for Markdown and HTML.
 import type { StepRecord } from '../workflows/contract';
-import { activityLines, formatMs, oneLine, type ActivityAudit, type AuditRecord } from './model';
+import {
+  activityLines,
+  describeMessage,
+  formatMs,
+  oneLine,
+  type ActivityAudit,
+  type AuditRecord,
+} from './model';
 
 export type AuditFormat = 'text' | 'md' | 'json' | 'html';
 export const AUDIT_FORMATS: readonly AuditFormat[] = ['text', 'md', 'json', 'html'];
@@ -115,15 +122,11 @@ function sections(r: AuditRecord): Section[] {
     rows: r.activities
       .filter((a) => a.purpose === 'message' || a.activityType === 'notify')
       .map((a) => {
-        const entry = r.entries.find((e) => e.kind === 'message' && e.at === a.closedAt && e.text.length > 0);
         return {
           cells: [
             a.closedAt ?? a.scheduledAt,
-            a.activityType,
-            (entry?.text ?? a.activityType).replace(
-              /: (succeeded|failed|timed out|was canceled|is still running)$/,
-              '',
-            ),
+            a.stepId && a.purpose === 'step' ? `${a.activityType} (step ${a.stepId})` : a.activityType,
+            describeMessage(a),
             a.outcome === 'completed'
               ? oneLine(a.result ?? null)
               : `${a.outcome}${a.error ? `: ${a.error.message}` : ''}`,

@@ -74,7 +74,9 @@ function write(file: string | undefined, text: string): void {
 
 export function formatReplayOutcome(o: ReplayOutcome): string {
   if (o.ok) return `${o.name}: ok (${o.events} events)`;
-  const firstLine = (o.error ?? '').split('\n')[0] ?? '';
+  // The SDK wraps core's message (which names the event) in a long preamble; show core's words.
+  const core = /\[TMPRL\d+\][^"]*/.exec(o.error ?? '')?.[0];
+  const firstLine = core ?? (o.error ?? '').split('\n')[0] ?? '';
   const where =
     o.divergingEventId !== undefined
       ? ` at event ${o.divergingEventId} (${o.divergingEvent ?? 'unknown'})`
