@@ -59,7 +59,7 @@ steps:
 const SCRIPT_LABEL = '<script>document.title="pwned";document.body.dataset.pwned="1"</script>';
 
 function rebound(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress() };
+  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress() };
   delete env.REBOUND_CONFIG;
   const r = spawnSync(process.execPath, [path.join(root, 'bin/rebound.js'), ...args], {
     cwd: root,
@@ -288,12 +288,8 @@ describe('rebound audit', () => {
       assert.match(cells[4] ?? '', /^host-1 is drained, go/);
       const alertRow = timelineRows.filter({ hasText: 'alert from test' });
       assert.match(await alertRow.innerText(), /note=<script>document\.title="pwned"/);
-      assert.equal(
-        await page.evaluate(() => document.body.dataset.pwned ?? 'no'),
-        'no',
-        'the label never ran',
-      );
-      assert.equal(await page.evaluate(() => document.querySelectorAll('script').length), 0);
+      assert.equal(await page.evaluate('document.body.dataset.pwned ?? "no"'), 'no', 'the label never ran');
+      assert.equal(await page.evaluate('document.querySelectorAll("script").length'), 0);
       const stepRows = await page.locator('#steps tbody tr').allInnerTexts();
       assert.match(
         stepRows[0] ?? '',

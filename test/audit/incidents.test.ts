@@ -65,7 +65,7 @@ steps:
 `);
 
 function rebound(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress() };
+  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress() };
   delete env.REBOUND_CONFIG;
   const r = spawnSync(process.execPath, [path.join(root, 'bin/rebound.js'), ...args], {
     cwd: root,
@@ -76,7 +76,7 @@ function rebound(...args: string[]): { code: number | null; stdout: string; stde
 }
 
 async function reboundAsync(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress() };
+  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress() };
   delete env.REBOUND_CONFIG;
   try {
     const r = await promisify(execFile)(process.execPath, [path.join(root, 'bin/rebound.js'), ...args], {
@@ -162,7 +162,7 @@ describe('rebound incidents', () => {
       await waitForState(handles.waiting, (s) => s.pendingApproval !== undefined);
       // While the worker runs, `show` answers from the live state. (Not spawnSync: the worker lives
       // in this process and must keep running to answer.)
-      const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress() };
+      const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress() };
       const r = await promisify(execFile)(
         process.execPath,
         [path.join(root, 'bin/rebound.js'), 'incidents', 'show', handles.waiting.workflowId, '--json'],
@@ -172,10 +172,10 @@ describe('rebound incidents', () => {
     });
     // Visibility is eventually consistent: wait until it reports every incident's last status.
     const want = new Map([
-      [handles.resolved.workflowId, 'resolved'],
-      [handles.escalated.workflowId, 'escalated'],
-      [handles.failed.workflowId, 'failed'],
-      [handles.waiting.workflowId, 'open'],
+      [handles.resolved!.workflowId, 'resolved'],
+      [handles.escalated!.workflowId, 'escalated'],
+      [handles.failed!.workflowId, 'failed'],
+      [handles.waiting!.workflowId, 'open'],
     ]);
     const deadline = Date.now() + 30_000;
     for (;;) {
