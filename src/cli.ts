@@ -1,7 +1,9 @@
 // The `rebound` command. Each group of subcommands lives in src/commands/ and registers itself here.
 import { Command } from 'commander';
 import { registerAlertCommands } from './commands/alert';
+import { registerAuditCommands } from './commands/audit';
 import { registerDevCommands } from './commands/dev';
+import { registerIncidentCommands } from './commands/incidents';
 import { registerRunbookCommands } from './commands/runbooks';
 import { registerSafetyCommands } from './commands/safety';
 
@@ -14,6 +16,8 @@ registerDevCommands(program);
 registerRunbookCommands(program);
 registerAlertCommands(program);
 registerSafetyCommands(program);
+registerIncidentCommands(program);
+registerAuditCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`rebound: ${error instanceof Error ? error.message : String(error)}`);

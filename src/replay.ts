@@ -82,7 +82,12 @@ export async function replay(
 ): Promise<ReplayOutcome[]> {
   if (!runtimeReady) {
     try {
-      Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+      // Core logs every divergence as a WARN on stderr; the outcome already reports it.
+      Runtime.install({
+        logger: new DefaultLogger('ERROR'),
+        shutdownSignals: [],
+        telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+      });
     } catch {
       // Already installed by this process (a worker or a test): use that one.
     }

@@ -1,0 +1,227 @@
+// `rebound history export`, `rebound audit` and `rebound replay`: an incident's event history is its
+// audit record; these export it, render it for people, and check new code against it.
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { Command } from 'commander';
+import { buildAudit } from '../audit/model';
+import { AUDIT_FORMATS, renderAudit, type AuditFormat } from '../audit/render';
+import type { Config } from '../config';
+import { listIncidents, parseSince } from '../incidents';
+import { fetchHistory, readHistoryFile, replay, type ReplayOutcome, type ReplaySource } from '../replay';
+import { connectClient } from '../temporal-connection';
+import { action, configFromOptions, section, UserError, withSettings } from './common';
+import { historyCommand } from './groups';
+
+/**
+ * Replays against another workflows module instead of src/workflows: for trying an interpreter
+ * change against recorded incidents before it is merged (and for the tests that prove divergence
+ * is caught).
+ */
+export const REPLAY_WORKFLOWS_PATH_ENV = 'REBOUND_REPLAY_WORKFLOWS_PATH';
+
+/** A file name for an export: the workflow id made safe for any file system, plus the run. */
+export function exportFileName(workflowId: string, runId: string): string {
+  return `${workflowId.replace(/[^A-Za-z0-9._-]+/g, '_')}__${runId}.json`;
+}
+
+/** Connects on first use, so commands over files never need Temporal. */
+function lazyConnect(config: Config): { get(): Promise<Client>; close(): Promise<void> } {
+  let client: Promise<Client> | undefined;
+  return {
+    get: () => (client ??= connectClient(config)),
+    close: async () => {
+      if (client) await (await client).connection.close();
+    },
+  };
+}
+
+function isFile(p: string): boolean {
+  return existsSync(p) && statSync(p).isFile();
+}
+
+function readFile(file: string): ReplaySource {
+  try {
+    return readHistoryFile(file);
+  } catch (error) {
+    throw new UserError((error as Error).message, 2);
+  }
+}
+
+async function fetchById(client: Client, id: string, runId?: string): Promise<ReplaySource> {
+  try {
+    if (runId) {
+      const history = await client.workflow.getHandle(id, runId).fetchHistory();
+      return { name: id, workflowId: id, history };
+    }
+    return await fetchHistory(client, id);
+  } catch (error) {
+    if ((error as Error).name === 'WorkflowNotFoundError')
+      throw new UserError(`no file ${id} and no incident with that id in Temporal`, 2);
+    throw error;
+  }
+}
+
+function write(file: string | undefined, text: string): void {
+  if (!file) {
+    process.stdout.write(text);
+    return;
+  }
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  writeFileSync(file, text);
+}
+
+export function formatReplayOutcome(o: ReplayOutcome): string {
+  if (o.ok) return `${o.name}: ok (${o.events} events)`;
+  // The SDK wraps core's message (which names the event) in a long preamble; show core's words.
+  const core = /\[TMPRL\d+\][^"]*/.exec(o.error ?? '')?.[0];
+  const firstLine = core ?? (o.error ?? '').split('\n')[0] ?? '';
+  const where =
+    o.divergingEventId !== undefined
+      ? ` at event ${o.divergingEventId} (${o.divergingEvent ?? 'unknown'})`
+      : '';
+  return `${o.name}: DIVERGED${where}: ${firstLine}`;
+}
+
+export function registerAuditCommands(program: Command): void {
+  const history = historyCommand(program);
+
+  withSettings(
+    history
+      .command('export')
+      .description(
+        'Write incident event histories as JSON, in the format of `temporal workflow show --output json` (replayable, readable by `rebound audit`)',
+      )
+      .argument('[id]', 'incident (workflow) id')
+      .option('-o, --output <path>', 'file (one incident; default stdout) or directory (--all)')
+      .option('--run-id <id>', 'a particular run (default: the latest)')
+      .option(
+        '--all',
+        'every incident that started or closed since --since, one file per run, into the -o directory',
+      )
+      .option('--since <when>', 'with --all: a duration back from now (24h, 7d) or a time'),
+    section('temporal'),
+  ).action(
+    action(async (id: string | undefined, options: Record<string, unknown>) => {
+      const { output, runId, all, since, ...settings } = options;
+      const out = typeof output === 'string' ? output : undefined;
+      if (all) {
+        if (id) throw new UserError('give an incident id or --all, not both');
+        if (typeof since !== 'string') throw new UserError('--all needs --since (for example --since 24h)');
+        if (!out) throw new UserError('--all needs -o <directory>');
+        let from: Date;
+        try {
+          from = parseSince(since);
+        } catch (error) {
+          throw new UserError(`--since: ${(error as Error).message}`);
+        }
+        const client = await connectClient(configFromOptions(settings));
+        try {
+          mkdirSync(out, { recursive: true });
+          const runs = await listIncidents(client, { changedSince: from }, Number.MAX_SAFE_INTEGER);
+          for (const run of runs) {
+            const h = await client.workflow.getHandle(run.id, run.runId).fetchHistory();
+            const file = path.join(out, exportFileName(run.id, run.runId));
+            writeFileSync(file, historyToJSON(h) + '\n');
+            console.log(`${file}  (${h.events?.length ?? 0} events, ${run.execution.toLowerCase()})`);
+          }
+          console.log(`exported ${runs.length} incident run${runs.length === 1 ? '' : 's'} to ${out}`);
+        } finally {
+          await client.connection.close();
+        }
+        return;
+      }
+      if (!id) throw new UserError('give an incident id, or --all --since <when> -o <dir>');
+      const client = await connectClient(configFromOptions(settings));
+      try {
+        const source = await fetchById(client, id, typeof runId === 'string' ? runId : undefined);
+        write(out, historyToJSON(source.history) + '\n');
+        if (out) console.error(`wrote ${source.history.events?.length ?? 0} events of ${id} to ${out}`);
+      } finally {
+        await client.connection.close();
+      }
+    }),
+  );
+
+  withSettings(
+    program
+      .command('audit')
+      .description(
+        "A timeline an auditor can read, built from the incident's event history: alerts, steps with attempts, approvals, messages, timers, outcome",
+      )
+      .argument('<id|file>', 'incident id (fetched from Temporal) or an exported history file')
+      .option('--format <format>', `output format: ${AUDIT_FORMATS.join(', ')}`, 'text')
+      .option('-o, --output <file>', 'write to this file instead of stdout')
+      .option('--run-id <id>', 'with an id: a particular run (default: the latest)'),
+    section('temporal'),
+  ).action(
+    action(async (idOrFile: string, options: Record<string, unknown>) => {
+      const { format, output, runId, ...settings } = options;
+      if (!AUDIT_FORMATS.includes(format as AuditFormat))
+        throw new UserError(`--format ${String(format)}: expected one of ${AUDIT_FORMATS.join(', ')}`);
+      let source: ReplaySource;
+      if (isFile(idOrFile)) source = readFile(idOrFile);
+      else {
+        const client = await connectClient(configFromOptions(settings));
+        try {
+          source = await fetchById(client, idOrFile, typeof runId === 'string' ? runId : undefined);
+        } finally {
+          await client.connection.close();
+        }
+      }
+      let record;
+      try {
+        record = buildAudit(source.history, source.workflowId);
+      } catch (error) {
+        throw new UserError(`${idOrFile}: ${(error as Error).message}`, 2);
+      }
+      write(typeof output === 'string' ? output : undefined, renderAudit(record, format as AuditFormat));
+    }),
+  );
+
+  withSettings(
+    program
+      .command('replay')
+      .description(
+        'Replay incident histories against the current workflow code; prints ok or DIVERGED per incident, exit 1 on any divergence (run in CI before deploying)',
+      )
+      .argument(
+        '<sources...>',
+        'history files, directories of them (*.json), or incident ids (fetched from Temporal)',
+      ),
+    section('temporal'),
+  ).action(
+    action(async (sources: string[], options: Record<string, unknown>) => {
+      const connection = lazyConnect(configFromOptions(options));
+      const loaded: ReplaySource[] = [];
+      try {
+        for (const s of sources) {
+          if (existsSync(s) && statSync(s).isDirectory()) {
+            const files = readdirSync(s)
+              .filter((f) => f.endsWith('.json'))
+              .sort();
+            if (files.length === 0) throw new UserError(`${s}: no *.json histories in this directory`);
+            loaded.push(...files.map((f) => readFile(path.join(s, f))));
+          } else if (isFile(s)) loaded.push(readFile(s));
+          else loaded.push(await fetchById(await connection.get(), s));
+        }
+      } finally {
+        await connection.close();
+      }
+      const workflowsPath = process.env[REPLAY_WORKFLOWS_PATH_ENV];
+      const outcomes = await replay(
+        loaded,
+        workflowsPath ? { workflowsPath: path.resolve(workflowsPath) } : {},
+      );
+      for (const o of outcomes) console.log(formatReplayOutcome(o));
+      const diverged = outcomes.filter((o) => !o.ok).length;
+      console.log(
+        diverged === 0
+          ? `${outcomes.length} histor${outcomes.length === 1 ? 'y' : 'ies'} replayed identically`
+          : `${diverged} of ${outcomes.length} diverged`,
+      );
+      process.exitCode = diverged === 0 ? 0 : 1;
+    }),
+  );
+}
