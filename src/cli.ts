@@ -1,5 +1,6 @@
 // The `rebound` command. Each group of subcommands lives in src/commands/ and registers itself here.
 import { Command } from 'commander';
+import { registerConfigCommands } from './commands/config';
 import { registerDevCommands } from './commands/dev';
 
 const program = new Command('rebound')
@@ -8,6 +9,7 @@ const program = new Command('rebound')
   .showHelpAfterError();
 
 registerDevCommands(program);
+registerConfigCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`rebound: ${error instanceof Error ? error.message : String(error)}`);
