@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs once per `docker compose up` (service temporal-setup): makes sure the namespace exists with the
 # wanted retention and registers the search attributes Rebound's incidents carry. Safe to run again.
+# (The namespace is passed as an argument, which older CLIs such as the one in the Temporal image take.)
 set -eu
 : "${TEMPORAL_ADDRESS:?}" "${NAMESPACE:?}" "${RETENTION:?}" "${REBOUND_SEARCH_ATTRIBUTES:?}"
 export TEMPORAL_ADDRESS
@@ -16,7 +17,13 @@ else
   temporal operator namespace create --retention "$RETENTION" "$NAMESPACE"
 fi
 
-existing=$(temporal operator search-attribute list --namespace "$NAMESPACE")
+# A namespace just created is not in every cache yet: wait until it can be read (up to a minute).
+tries=0
+until existing=$(temporal operator search-attribute list --namespace "$NAMESPACE" 2>/dev/null); do
+  tries=$((tries + 1))
+  [ "$tries" -lt 60 ] || { echo "temporal-setup: namespace $NAMESPACE never became readable" >&2; exit 1; }
+  sleep 1
+done
 for pair in $REBOUND_SEARCH_ATTRIBUTES; do
   name=${pair%%=*}
   type=${pair#*=}

@@ -1,0 +1,123 @@
+// Reading docker-compose.yml the way Compose does: YAML with merge keys, then ${VAR} interpolation
+// from an env file. Lets the deployment tests check, and run, what the compose file describes.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
+export const ENV_EXAMPLE = path.join(ROOT, '.env.example');
+
+export interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[] | string;
+  entrypoint?: string[] | string;
+  environment?: Record<string, string | number | boolean | null> | string[];
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  depends_on?: string[] | Record<string, { condition: string }>;
+  container_name?: string;
+  ports?: unknown[];
+  volumes?: Array<string | { source?: string; target?: string }>;
+  networks?: string[] | Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface ComposeFile {
+  services: Record<string, ComposeService>;
+  networks?: Record<string, { internal?: boolean } | null>;
+  volumes?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** KEY=VALUE lines; # comments and blank lines ignored; surrounding quotes removed. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new Error(`not KEY=VALUE: ${line}`);
+    let value = line.slice(eq + 1).trim();
+    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
+    out[line.slice(0, eq).trim()] = value;
+  }
+  return out;
+}
+
+/** Names a text requires with ${NAME:?...} or ${NAME?...}. */
+export function requiredVariables(text: string): string[] {
+  return [...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):?\?/g)].map((m) => m[1] ?? '');
+}
+
+/**
+ * Compose's interpolation: $$ is a literal $; ${VAR}, $VAR, ${VAR:-default}, ${VAR-default},
+ * ${VAR:?error}, ${VAR?error}, ${VAR:+alternative}. A missing required variable throws, as
+ * `docker compose` refuses to start.
+ */
+export function interpolate(text: string, vars: Record<string, string>): string {
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^}])*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (whole, braced: string | undefined, op: string | undefined, arg: string | undefined, bare?: string) => {
+      if (whole === '$$') return '$';
+      const name = braced ?? bare ?? '';
+      const value = vars[name];
+      const unsetOrEmpty = value === undefined || value === '';
+      switch (op) {
+        case undefined:
+          return value ?? '';
+        case ':-':
+          return unsetOrEmpty ? (arg ?? '') : value;
+        case '-':
+          return value === undefined ? (arg ?? '') : value;
+        case ':?':
+        case '?':
+          if (op === ':?' ? unsetOrEmpty : value === undefined)
+            throw new Error(`required variable ${name} is missing: ${arg ?? ''}`);
+          return value ?? '';
+        case ':+':
+          return unsetOrEmpty ? '' : (arg ?? '');
+        default:
+          return whole;
+      }
+    },
+  );
+}
+
+function interpolateTree(node: unknown, vars: Record<string, string>): unknown {
+  if (typeof node === 'string') return interpolate(node, vars);
+  if (Array.isArray(node)) return node.map((item) => interpolateTree(item, vars));
+  if (node !== null && typeof node === 'object')
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolateTree(v, vars)]));
+  return node;
+}
+
+/** The compose file as written (merge keys resolved, nothing interpolated). */
+export function readComposeRaw(file = COMPOSE_FILE): ComposeFile {
+  return parseYaml(readFileSync(file, 'utf8'), { merge: true }) as ComposeFile;
+}
+
+/** The compose file as Compose sees it with this env file. */
+export function readCompose(envFile = ENV_EXAMPLE, file = COMPOSE_FILE): ComposeFile {
+  const vars = parseEnvFile(readFileSync(envFile, 'utf8'));
+  return interpolateTree(readComposeRaw(file), vars) as ComposeFile;
+}
+
+/** A service's environment as a map of strings (Compose accepts a map or KEY=VALUE list). */
+export function environmentOf(service: ComposeService): Record<string, string> {
+  const env = service.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((entry) => {
+        const eq = entry.indexOf('=');
+        return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
+      }),
+    );
+  }
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
+}
+
+export function asList(value: string[] | string | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : value.split(/\s+/).filter(Boolean);
+}
