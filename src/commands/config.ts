@@ -135,7 +135,8 @@ export function registerConfigCommands(program: Command): void {
         Object.entries(describeConfig(configFromOptions(rest))).map(([k, v]) => [k, maskUrlPassword(v)]),
       );
       if (json === true) {
-        process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+        // null, not a missing key, for a setting that is not set: every setting is listed.
+        process.stdout.write(`${JSON.stringify(shown, (_k, v: unknown) => v ?? null, 2)}\n`);
         return;
       }
       const width = Math.max(...Object.keys(shown).map((k) => k.length));

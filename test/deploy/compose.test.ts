@@ -261,7 +261,10 @@ describe('docker-compose.yml', () => {
     const credentials = /credentials_file:\s*(\S+)/.exec(config)?.[1] ?? '';
     const mounts = (services.alertmanager?.volumes ?? []).filter((v): v is string => typeof v === 'string');
     const secretMount = mounts.find((m) => m.startsWith('alertmanager-secrets:'))?.split(':')[1] ?? '';
-    assert.ok(secretMount && credentials.startsWith(`${secretMount}/`), `${credentials} under ${secretMount}`);
+    assert.ok(
+      secretMount && credentials.startsWith(`${secretMount}/`),
+      `${credentials} under ${secretMount}`,
+    );
     const writer = asList(services['alertmanager-secret']?.command).join(' ');
     assert.ok(writer.includes(`/secrets/${path.basename(credentials)}`), writer);
     assert.ok(writer.includes('$REBOUND_WEBHOOK_TOKEN'), 'the token comes from the environment, i.e. .env');
@@ -381,6 +384,7 @@ describe('Dockerfile', () => {
 
   it('has a .dockerignore keeping secrets and local state out of the build context', () => {
     const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n');
-    for (const entry of ['.env', '.git', 'node_modules', '.rebound']) assert.ok(ignored.includes(entry), entry);
+    for (const entry of ['.env', '.git', 'node_modules', '.rebound'])
+      assert.ok(ignored.includes(entry), entry);
   });
 });
