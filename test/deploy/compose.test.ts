@@ -4,7 +4,8 @@
 // itself cannot be started; this is what can be known about it without one.
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -18,6 +19,7 @@ import {
   ENV_EXAMPLE,
   ROOT,
   asList,
+  composeCheckBinary,
   environmentOf,
   interpolate,
   parseEnvFile,
@@ -115,6 +117,39 @@ describe('docker-compose.yml', () => {
       problems.some((p) => p.includes('/services/demo/depends_on/postgresql/condition')),
       problems.join('\n'),
     );
+  });
+
+  it("loads in Docker Compose's own loader (compose-go) the same way these tests read it", async () => {
+    const check = composeCheckBinary();
+    const loaded = await run(check, [COMPOSE_FILE, ENV_EXAMPLE], { maxBuffer: 16 * 1024 * 1024 });
+    const project = JSON.parse(loaded.stdout) as {
+      services: Record<
+        string,
+        { image?: string; command?: string[]; environment?: Record<string, string | null> }
+      >;
+    };
+    assert.deepEqual(Object.keys(project.services).sort(), Object.keys(services).sort());
+    for (const [name, service] of Object.entries(services)) {
+      const resolved = project.services[name];
+      assert.equal(resolved?.image, service.image, `${name} image`);
+      if (service.command !== undefined) assert.deepEqual(resolved?.command, asList(service.command), name);
+      const env = Object.fromEntries(
+        Object.entries(resolved?.environment ?? {}).map(([k, v]) => [k, v ?? '']),
+      );
+      assert.deepEqual(env, environmentOf(service), `${name} environment`);
+    }
+
+    // It does refuse what Docker Compose refuses.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-compose-'));
+    const broken = path.join(dir, 'docker-compose.yml');
+    writeFileSync(
+      broken,
+      readFileSync(COMPOSE_FILE, 'utf8').replace('condition: service_healthy', 'condition: service_ready'),
+    );
+    await assert.rejects(run(check, [broken, ENV_EXAMPLE]), /service_ready|condition/);
+    const noSecrets = path.join(dir, 'empty.env');
+    writeFileSync(noSecrets, '');
+    await assert.rejects(run(check, [COMPOSE_FILE, noSecrets]), /POSTGRES_PASSWORD|REBOUND_WEBHOOK_TOKEN/);
   });
 
   it('has the whole stack', () => {

@@ -1,6 +1,7 @@
 // Reading docker-compose.yml the way Compose does: YAML with merge keys, then ${VAR} interpolation
 // from an env file. Lets the deployment tests check, and run, what the compose file describes.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
@@ -120,4 +121,28 @@ export function environmentOf(service: ComposeService): Record<string, string> {
 export function asList(value: string[] | string | undefined): string[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : value.split(/\s+/).filter(Boolean);
+}
+
+/**
+ * deploy/compose-check built once into .rebound/bin (scripts/install.sh builds it too): Docker
+ * Compose's own loader, compose-go, as a small program. Rebuilt when its sources are newer.
+ */
+export function composeCheckBinary(): string {
+  const source = path.join(ROOT, 'deploy/compose-check');
+  const binary = path.join(ROOT, '.rebound/bin/compose-check');
+  const newest = Math.max(
+    ...['main.go', 'go.mod', 'go.sum'].map((f) => statSync(path.join(source, f)).mtimeMs),
+  );
+  if (existsSync(binary) && statSync(binary).mtimeMs >= newest) return binary;
+  const built = spawnSync('go', ['build', '-o', binary, '.'], {
+    cwd: source,
+    encoding: 'utf8',
+    env: { ...process.env, GOFLAGS: '-mod=readonly' },
+    timeout: 300_000,
+  });
+  if (built.error || built.status !== 0)
+    throw new Error(
+      `Cannot build deploy/compose-check (needs Go 1.24+ and the Go module proxy; bash scripts/install.sh builds it): ${built.error?.message ?? built.stderr}`,
+    );
+  return binary;
 }
