@@ -3,7 +3,7 @@
 # `rebound` command (`config show`, ...). The entrypoint is the rebound CLI, which runs the TypeScript
 # sources through tsx (a runtime dependency), as a checkout does.
 
-ARG NODE_IMAGE=node:20.18.1-bookworm-slim
+ARG NODE_IMAGE=node:20.19.5-bookworm-slim
 
 # Production dependencies only, installed from the lock file. Temporal's native bridge ships
 # prebuilt for glibc linux x64/arm64, so no compiler is needed; the prebuilt libraries of the other

@@ -1,6 +1,10 @@
-// Task queue names. A worker started for one Docker host serves that host's queue, so steps naming
-// the host reach its socket without exposing it over the network.
+// Task queue names shared by the workflow (which routes steps) and the worker (which polls). No Node
+// built-ins here: the workflow sandbox imports this file.
 
+/**
+ * The task queue of the worker that serves Docker host `hostName`: runbook steps with `host:` go
+ * there, and a worker started with REBOUND_DOCKER_HOST_NAME=hostName polls it next to the base queue.
+ */
 export function dockerTaskQueue(baseTaskQueue: string, hostName: string): string {
   return `${baseTaskQueue}.docker.${hostName}`;
 }

@@ -1,7 +1,50 @@
-// PLACEHOLDER — the integrations wire their activities here.
+// All activities the worker registers, built from the configuration. Clients are created lazily, so a
+// worker without Slack or SMTP settings starts fine and only a step that needs them fails, saying
+// which setting to add.
 import type { Config } from '../config';
+import { createDockerActivities } from './docker';
+import { createEmailActivities } from './email';
+import { httpCall } from './http-call';
+import { httpProbe, tcpProbe } from './probes';
+import { createPrometheusActivities } from './prometheus';
+import { createSlackActivities } from './slack';
 import type { ReboundActivities } from './types';
+import { badParameters } from './errors';
 
-export function createActivities(_config: Config): Partial<ReboundActivities> {
-  return {};
+export function createActivities(config: Config): ReboundActivities {
+  const docker = createDockerActivities(config.docker);
+  const prometheus = createPrometheusActivities(config.prometheus);
+  const slack = createSlackActivities({
+    token: config.slack.token,
+    apiUrl: config.slack.apiUrl,
+    publicUrl: config.receiver.publicUrl,
+  });
+  const email = createEmailActivities({
+    url: config.smtp.url,
+    from: config.smtp.from,
+    timeoutMs: config.smtp.timeoutMs,
+    publicUrl: config.receiver.publicUrl,
+  });
+  return {
+    ...docker,
+    probeHttp: ({ params }) => httpProbe(params),
+    probeTcp: ({ params }) => tcpProbe(params),
+    ...prometheus,
+    httpCall,
+    notify: (input) => {
+      switch (input.params?.channel) {
+        case 'slack':
+          return slack.notify(input);
+        case 'email':
+          return email.notify(input);
+        default:
+          return Promise.reject(
+            badParameters(
+              `notify channel must be slack or email, got ${JSON.stringify(input.params?.channel)}`,
+            ),
+          );
+      }
+    },
+    slackIncidentMessage: (input) => slack.slackIncidentMessage(input),
+  };
 }

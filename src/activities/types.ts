@@ -182,10 +182,17 @@ export interface IncidentMessageInput {
   state: IncidentState;
   /** A step result to post into the message's thread. */
   threadText?: string;
+  /**
+   * What the thread reply is about (for example the step id), so a retried attempt recognises a reply it
+   * already posted. Defaults to a hash of threadText.
+   */
+  threadKey?: string;
 }
 
 export interface IncidentMessageResult {
   ts: string;
+  /** The channel id Slack answered with; chat.update needs the id, so pass it back as `channel` next time. */
+  channel?: string;
 }
 
 /** Activities by the name the worker registers them under. */
@@ -204,19 +211,3 @@ export interface ReboundActivities {
   notify(input: StepInput<NotifyParams>): Promise<NotifyResult>;
   slackIncidentMessage(input: IncidentMessageInput): Promise<IncidentMessageResult>;
 }
-
-/** Which activity carries out each activity step type. */
-export const ACTIVITY_FOR_STEP = {
-  'container.inspect': 'containerInspect',
-  'container.restart': 'containerRestart',
-  'container.start': 'containerStart',
-  'container.stop': 'containerStop',
-  'container.failover': 'containerFailover',
-  'container.wait-healthy': 'containerWaitHealthy',
-  'probe.http': 'probeHttp',
-  'probe.tcp': 'probeTcp',
-  'prometheus.query': 'prometheusQuery',
-  'impact.assess': 'impactAssess',
-  'http.call': 'httpCall',
-  notify: 'notify',
-} as const satisfies Record<string, keyof ReboundActivities>;

@@ -32,3 +32,39 @@ export interface ExpressionScope {
     alertFiring: boolean;
   };
 }
+
+/** The alert fields a scope is built from (an AlertSnapshot fits). */
+export type ScopeAlert = ExpressionScope['alert'];
+
+/** A scope from its parts; missing parts are empty (before any step ran, before variables rendered). */
+export function makeScope(parts: {
+  alert: ScopeAlert;
+  vars?: Record<string, unknown>;
+  steps?: Record<string, StepView>;
+  incident?: Partial<ExpressionScope['incident']>;
+}): ExpressionScope {
+  const { alert } = parts;
+  return {
+    alert: {
+      status: alert.status,
+      labels: alert.labels,
+      annotations: alert.annotations,
+      startsAt: alert.startsAt,
+      fingerprint: alert.fingerprint,
+      generatorURL: alert.generatorURL,
+    },
+    labels: alert.labels,
+    annotations: alert.annotations,
+    vars: parts.vars ?? {},
+    steps: parts.steps ?? {},
+    incident: {
+      id: '',
+      target: '',
+      runbook: '',
+      escalated: false,
+      dryRun: false,
+      alertFiring: alert.status === 'firing',
+      ...parts.incident,
+    },
+  };
+}

@@ -99,3 +99,8 @@ export interface RunbookSnapshot {
   /** Path relative to the runbooks directory. */
   source: string;
 }
+
+/** What a failing step does when its runbook does not say: escalation steps carry on, others escalate to a human. */
+export function defaultOnFailure(phase: Phase): OnFailure {
+  return phase === 'escalate' ? 'continue' : 'escalate';
+}

@@ -36,8 +36,26 @@ export interface IncidentInput {
   dryRun: boolean;
   /** Who or what opened the incident (for "may not approve own trigger"). */
   triggeredBy?: string;
-  /** Set when continuing as new: the state so far. */
-  carried?: IncidentState;
+  /** Set when continuing as new: where the previous run stopped. */
+  resume?: ResumePoint;
+  /** History length at which the incident continues as new (default 10,000; tests lower it). */
+  continueAsNewAt?: number;
+}
+
+/** Everything the interpreter needs to pick up where a previous run (before continue-as-new) stopped. */
+export interface ResumePoint {
+  state: IncidentState;
+  /** Index of the next step to run in the runbook's step list. */
+  cursor: number;
+  /** Which part of the procedure it was in. */
+  stage: 'steps' | 'escalation' | 'holding';
+  escalated: boolean;
+  /** A mutating step has run for real (not dry). */
+  mutated: boolean;
+  visits: Record<string, number>;
+  vars: Record<string, unknown>;
+  slackTs?: string;
+  slackChannel?: string;
 }
 
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'waiting';
@@ -57,6 +75,8 @@ export interface StepRecord {
   error?: { type: string; message: string };
   /** Why the step was skipped or what it would have done in a dry run. */
   note?: string;
+  /** Times the interpreter reached this step (goto loops revisit steps). */
+  visits?: number;
 }
 
 export interface ApprovalDecision {
@@ -66,6 +86,8 @@ export interface ApprovalDecision {
   comment?: string;
   /** Client-chosen id so a repeated click or retry is recorded once. */
   requestId?: string;
+  /** Groups the identity belongs to, resolved from configuration by the channel that authenticated it. */
+  groups?: string[];
 }
 
 export interface RecordedDecision extends ApprovalDecision {
@@ -109,6 +131,9 @@ export interface IncidentState {
   timeline: TimelineEntry[];
   openedAt: string;
   closedAt?: string;
+  /** Why the incident escalated, when it did. */
+  escalationReason?: string;
+  closedBy?: CloseRequest & { at: string };
 }
 
 /** Every later notification about the incident's alert: repeats, group changes, resolution. */
@@ -118,6 +143,14 @@ export const decideUpdate = defineUpdate<RecordedDecision, [ApprovalDecision & {
   'decide',
 );
 export const stateQuery = defineQuery<IncidentState>('state');
+
+export interface CloseRequest {
+  identity: string;
+  channel: ApprovalDecision['channel'];
+  comment?: string;
+}
+/** A human closes an escalated incident that is waiting for its alert to resolve. */
+export const closeUpdate = defineUpdate<IncidentState, [CloseRequest]>('close');
 
 /** The workflow id of the incident for this runbook and target. */
 export function incidentWorkflowId(runbookName: string, targetKey: string): string {

@@ -412,8 +412,14 @@ describe('Dockerfile', () => {
     // Everything the image runs is copied in, and tsx (which runs it) is a runtime dependency.
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
+      engines: { node: string };
     };
     assert.ok(pkg.dependencies.tsx, 'tsx must be a dependency, not a devDependency');
+    const wanted = /^>=(\d+)\.(\d+)/.exec(pkg.engines.node);
+    const node = /^node:(\d+)\.(\d+)\.\d+-/.exec(base ?? '');
+    assert.ok(wanted && node, `engines.node ${pkg.engines.node}, base ${base}`);
+    const version = (m: RegExpExecArray): number => Number(m[1]) * 1000 + Number(m[2]);
+    assert.ok(version(node) >= version(wanted), `${base} is older than engines.node ${pkg.engines.node}`);
     for (const dir of ['bin', 'src']) assert.ok(instructions.includes(`COPY ${dir} ./${dir}`), dir);
   });
 

@@ -1,0 +1,350 @@
+// Container steps through the Docker Engine API (dockerode): inspect, restart, start, stop, failover and
+// wait-until-healthy. Activities run at least once, so every mutating call is written to be safe to
+// repeat: a restart that already happened is not repeated, "already started/stopped" (304) is success.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import Docker from 'dockerode';
+import type { Config } from '../config';
+import { badParameters, FailureType, optionalPositiveInt, requireString } from './errors';
+import { httpProbe } from './probes';
+import type {
+  ContainerRef,
+  ContainerState,
+  DryRunReport,
+  FailoverParams,
+  FailoverResult,
+  RestartParams,
+  RestartResult,
+  StepInput,
+  WaitHealthyParams,
+  WaitHealthyResult,
+} from './types';
+
+const DEFAULT_STOP_TIMEOUT_S = 10;
+const DEFAULT_INTERVAL_MS = 2000;
+/** Docker reports "never" as the zero time. */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** dockerode connection options from the docker.* settings; the settings win over the process env. */
+export function dockerOptions(settings: Config['docker']): Docker.DockerOptions {
+  const host = settings.host?.trim();
+  const tls = (): Pick<Docker.DockerOptions, 'ca' | 'cert' | 'key'> => {
+    if (!settings.certPath) return {};
+    const file = (name: string): Buffer => readFileSync(path.join(settings.certPath as string, name));
+    return { ca: file('ca.pem'), cert: file('cert.pem'), key: file('key.pem') };
+  };
+  if (!host) return { socketPath: '/var/run/docker.sock', timeout: settings.timeoutMs };
+  if (host.startsWith('unix://')) {
+    return {
+      socketPath: host.slice('unix://'.length) || '/var/run/docker.sock',
+      timeout: settings.timeoutMs,
+    };
+  }
+  if (host.startsWith('tcp://') || host.startsWith('http://') || host.startsWith('https://')) {
+    const url = new URL(host.replace(/^tcp:/, 'http:'));
+    const secure =
+      settings.tlsVerify || Boolean(settings.certPath) || url.protocol === 'https:' || url.port === '2376';
+    return {
+      host: url.hostname,
+      port: url.port || (secure ? '2376' : '2375'),
+      protocol: secure ? 'https' : 'http',
+      timeout: settings.timeoutMs,
+      ...(secure ? tls() : {}),
+    };
+  }
+  throw ApplicationFailure.nonRetryable(
+    `docker.host (DOCKER_HOST) must be unix:///path/docker.sock or tcp://host:port, got ${JSON.stringify(host)}`,
+    FailureType.NotConfigured,
+  );
+}
+
+interface DockerError {
+  statusCode?: number;
+  message?: string;
+}
+
+function statusOf(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null ? (error as DockerError).statusCode : undefined;
+}
+
+/** Docker's nanosecond timestamps, as epoch ms (Date.parse wants at most milliseconds). */
+function dockerTimeMs(value: string | undefined): number | undefined {
+  if (!value || value === ZERO_TIME) return undefined;
+  const ms = Date.parse(value.replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function toState(info: Docker.ContainerInspectInfo): ContainerState {
+  const state = info.State;
+  const started = state.StartedAt && state.StartedAt !== ZERO_TIME ? state.StartedAt : undefined;
+  const finished = state.FinishedAt && state.FinishedAt !== ZERO_TIME ? state.FinishedAt : undefined;
+  return {
+    exists: true,
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    image: info.Config?.Image,
+    status: state.Status,
+    running: state.Running,
+    ...(state.Health?.Status ? { health: state.Health.Status } : {}),
+    restartCount: info.RestartCount,
+    ...(started ? { startedAt: started } : {}),
+    ...(finished ? { finishedAt: finished } : {}),
+    exitCode: state.ExitCode,
+  };
+}
+
+function isHealthy(state: ContainerState): boolean {
+  return state.running && (state.health === undefined || state.health === 'healthy');
+}
+
+/** Best-effort heartbeat: outside an activity (unit use) there is no context to beat. */
+function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // Not running inside an activity; nothing to report to.
+  }
+}
+
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+export interface DockerIntegration {
+  containerInspect: (input: StepInput<ContainerRef>) => Promise<ContainerState>;
+  containerRestart: (input: StepInput<RestartParams>) => Promise<RestartResult | DryRunReport>;
+  containerStart: (input: StepInput<ContainerRef>) => Promise<ContainerState | DryRunReport>;
+  containerStop: (input: StepInput<RestartParams>) => Promise<ContainerState | DryRunReport>;
+  containerFailover: (input: StepInput<FailoverParams>) => Promise<FailoverResult | DryRunReport>;
+  containerWaitHealthy: (input: StepInput<WaitHealthyParams>) => Promise<WaitHealthyResult>;
+}
+
+export function createDockerActivities(settings: Config['docker']): DockerIntegration {
+  const hostLabel = settings.hostName ?? settings.host ?? 'unix:///var/run/docker.sock';
+  const clients = new Map<number, Docker>();
+  /**
+   * A client whose request timeout fits the call: a stop or restart legitimately takes the stop
+   * timeout plus the usual request time, so one fixed timeout would either cut it or be too lax.
+   */
+  const client = (extraMs = 0): Docker => {
+    const timeout = settings.timeoutMs + extraMs;
+    let docker = clients.get(timeout);
+    if (!docker) {
+      docker = new Docker({ ...dockerOptions(settings), timeout });
+      clients.set(timeout, docker);
+    }
+    return docker;
+  };
+
+  const notFound = (container: string): ApplicationFailure =>
+    ApplicationFailure.nonRetryable(
+      `container ${JSON.stringify(container)} does not exist on Docker host ${hostLabel}`,
+      FailureType.ContainerNotFound,
+      { container, host: hostLabel },
+    );
+
+  const abortSignal = (): AbortSignal | undefined => activityContext()?.cancellationSignal;
+
+  /** Inspects a container; undefined when it does not exist. */
+  const tryInspect = async (container: string): Promise<ContainerState | undefined> => {
+    try {
+      const signal = abortSignal();
+      return toState(
+        await client()
+          .getContainer(container)
+          .inspect(signal ? { abortSignal: signal } : {}),
+      );
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  };
+
+  const inspectOrFail = async (container: string): Promise<ContainerState> => {
+    const state = await tryInspect(container);
+    if (!state) throw notFound(container);
+    return state;
+  };
+
+  /** Runs a start/stop/restart call; 304 (already in that state) is success, 404 is ContainerNotFound. */
+  const mutate = async (container: string, call: () => Promise<unknown>): Promise<void> => {
+    try {
+      await call();
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 304) return;
+      if (status === 404) throw notFound(container);
+      throw error;
+    }
+  };
+
+  const stopTimeoutOf = (params: { stopTimeout?: number }): number =>
+    optionalPositiveInt(params.stopTimeout, 'stopTimeout') ?? DEFAULT_STOP_TIMEOUT_S;
+
+  const dryRun = (wouldDo: string, observed: unknown): DryRunReport => ({ dryRun: true, wouldDo, observed });
+
+  /**
+   * Observes a container until it is healthy or the deadline passes. Healthy means: Docker's health
+   * check says healthy when the container has one; else the HTTP probe answers 2xx when a URL is given;
+   * else the container is running.
+   */
+  const watch = async (
+    container: string,
+    options: { url?: string; intervalMs: number; deadline: number },
+  ): Promise<WaitHealthyResult> => {
+    const ctx = activityContext();
+    let observations = 0;
+    for (;;) {
+      const state = await tryInspect(container);
+      // A container can vanish briefly while it is being recreated; only missing from the start is fatal.
+      if (!state && observations === 0) throw notFound(container);
+      observations += 1;
+      const last: ContainerState = state ?? { exists: false, running: false };
+      let healthy = isHealthy(last);
+      let probe: string | undefined;
+      if (healthy && last.health === undefined && options.url) {
+        const result = await httpProbe({
+          url: options.url,
+          timeoutMs: Math.min(5000, options.intervalMs * 2),
+        });
+        healthy = result.ok;
+        probe = result.ok ? `HTTP ${result.status}` : (result.error ?? `HTTP ${result.status}`);
+      }
+      heartbeat({ observations, last, probe });
+      if (healthy) return { healthy: true, observations, last };
+      if (Date.now() + options.intervalMs >= options.deadline) return { healthy: false, observations, last };
+      if (ctx) await ctx.sleep(options.intervalMs);
+      else await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+    }
+  };
+
+  /** Just before this attempt's own timeout, so the step fails with what was seen, not a bare timeout. */
+  const attemptDeadline = (): number => {
+    const info = activityContext()?.info;
+    const started = Date.now();
+    if (!info) return started + 60_000;
+    let budget = info.startToCloseTimeoutMs;
+    if (info.scheduleToCloseTimeoutMs > 0) {
+      const left = info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs - started;
+      budget = Math.min(budget, left);
+    }
+    const margin = Math.min(5000, Math.max(300, budget * 0.1));
+    return started + budget - margin;
+  };
+
+  return {
+    async containerInspect({ params }) {
+      const container = requireString(params?.container, 'container');
+      return (await tryInspect(container)) ?? { exists: false, running: false };
+    },
+
+    async containerRestart({ params, ctx }) {
+      const container = requireString(params?.container, 'container');
+      const t = stopTimeoutOf(params);
+      const before = await inspectOrFail(container);
+      if (ctx.dryRun)
+        return dryRun(`restart container ${container} on host ${hostLabel} (stop timeout ${t}s)`, before);
+      // At least once: if the container started after this step began, an earlier attempt (or Docker's
+      // own restart policy) already restarted it; a second restart would only cut it off again.
+      const stepStarted = Date.parse(ctx.stepStartedAt);
+      const startedAt = dockerTimeMs(before.startedAt);
+      if (
+        before.running &&
+        startedAt !== undefined &&
+        !Number.isNaN(stepStarted) &&
+        startedAt > stepStarted
+      ) {
+        return { container, restarted: false, startedAt: before.startedAt };
+      }
+      heartbeat({ restarting: container });
+      await mutate(container, () =>
+        client(t * 1000)
+          .getContainer(container)
+          .restart({ t }),
+      );
+      const after = await inspectOrFail(container);
+      heartbeat({ restarted: container });
+      return { container, restarted: true, startedAt: after.startedAt };
+    },
+
+    async containerStart({ params, ctx }) {
+      const container = requireString(params?.container, 'container');
+      const before = await inspectOrFail(container);
+      if (ctx.dryRun) return dryRun(`start container ${container} on host ${hostLabel}`, before);
+      await mutate(container, () => client().getContainer(container).start());
+      return inspectOrFail(container);
+    },
+
+    async containerStop({ params, ctx }) {
+      const container = requireString(params?.container, 'container');
+      const t = stopTimeoutOf(params);
+      const before = await inspectOrFail(container);
+      if (ctx.dryRun)
+        return dryRun(`stop container ${container} on host ${hostLabel} (stop timeout ${t}s)`, before);
+      heartbeat({ stopping: container });
+      await mutate(container, () =>
+        client(t * 1000)
+          .getContainer(container)
+          .stop({ t }),
+      );
+      return inspectOrFail(container);
+    },
+
+    async containerFailover({ params, ctx }) {
+      const primary = requireString(params?.primary, 'primary');
+      const standby = requireString(params?.standby, 'standby');
+      if (primary === standby) throw badParameters('primary and standby must be different containers');
+      const t = stopTimeoutOf(params);
+      const [p, s] = await Promise.all([inspectOrFail(primary), inspectOrFail(standby)]);
+      if (ctx.dryRun) {
+        return dryRun(
+          `fail over on host ${hostLabel}: stop container ${primary} (stop timeout ${t}s), start container ${standby}`,
+          { primary: p, standby: s },
+        );
+      }
+      // Stop first: starting the standby while the primary still runs could leave two primaries.
+      heartbeat({ stopping: primary });
+      await mutate(primary, () =>
+        client(t * 1000)
+          .getContainer(primary)
+          .stop({ t }),
+      );
+      heartbeat({ starting: standby });
+      await mutate(standby, () => client().getContainer(standby).start());
+      const verified = await watch(standby, { intervalMs: 500, deadline: attemptDeadline() });
+      const primaryAfter = await inspectOrFail(primary);
+      if (!verified.healthy) {
+        // Retryable: stop/start are idempotent, so another attempt picks up where this one stopped.
+        throw ApplicationFailure.retryable(
+          `standby container ${standby} on host ${hostLabel} is not ${verified.last.running ? 'healthy' : 'running'} after failover (status ${verified.last.status ?? 'unknown'}${verified.last.health ? `, health ${verified.last.health}` : ''})`,
+          FailureType.ContainerNotHealthy,
+          { primary: primaryAfter, standby: verified.last },
+        );
+      }
+      return { primary: primaryAfter, standby: verified.last };
+    },
+
+    async containerWaitHealthy({ params }) {
+      const container = requireString(params?.container, 'container');
+      const intervalMs = optionalPositiveInt(params.intervalMs, 'intervalMs') ?? DEFAULT_INTERVAL_MS;
+      if (intervalMs < 50) throw badParameters('intervalMs must be at least 50');
+      const url = params.url === undefined ? undefined : requireString(params.url, 'url');
+      const deadline = attemptDeadline();
+      const result = await watch(container, { intervalMs, deadline, ...(url ? { url } : {}) });
+      if (result.healthy) return result;
+      const last = result.last;
+      throw ApplicationFailure.create({
+        message: `container ${container} on host ${hostLabel} did not become healthy after ${result.observations} observations (last: ${last.exists ? `status ${last.status ?? 'unknown'}${last.health ? `, health ${last.health}` : ''}` : 'missing'})`,
+        type: FailureType.ContainerNotHealthy,
+        nonRetryable: true,
+        details: [result],
+      });
+    },
+  };
+}

@@ -1,0 +1,327 @@
+// Container activities against a real Docker engine with real busybox containers.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createDockerActivities, dockerOptions, type DockerIntegration } from '../../src/activities/docker';
+import type {
+  ContainerState,
+  DryRunReport,
+  RestartResult,
+  StepContext,
+  WaitHealthyResult,
+} from '../../src/activities/types';
+import { dockerTaskQueue } from '../../src/task-queues';
+import {
+  buildBusyboxImage,
+  freePort,
+  runHealthContainer,
+  startDockerEngine,
+  type DockerEngine,
+} from '../support/docker-engine';
+
+let engine: DockerEngine;
+let image: string;
+let activities: DockerIntegration;
+
+function ctx(overrides: Partial<StepContext> = {}): StepContext {
+  return {
+    incidentId: 'incident/test/x',
+    runbook: 'test',
+    stepId: 'step',
+    stepStartedAt: new Date().toISOString(),
+    dryRun: false,
+    ...overrides,
+  };
+}
+
+function env(info: { attempt?: number; startToCloseTimeoutMs?: number } = {}): MockActivityEnvironment {
+  return new MockActivityEnvironment({
+    attempt: 1,
+    startToCloseTimeoutMs: 30_000,
+    scheduleToCloseTimeoutMs: 0,
+    scheduledTimestampMs: Date.now(),
+    currentAttemptScheduledTimestampMs: Date.now(),
+    ...info,
+  });
+}
+
+/** Runs one activity in a real activity Context (heartbeats, cancellation, attempt number). */
+function run<P, R>(fn: (input: P) => Promise<R>, input: P, e: MockActivityEnvironment = env()): Promise<R> {
+  return e.run(fn, input);
+}
+
+async function startedAt(name: string): Promise<string> {
+  return (await engine.docker.getContainer(name).inspect()).State.StartedAt;
+}
+
+async function expectFailure(
+  promise: Promise<unknown>,
+  type: string,
+  nonRetryable: boolean,
+): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ApplicationFailure, `expected ApplicationFailure, got ${String(error)}`);
+    assert.equal(error.type, type, error.message);
+    assert.equal(error.nonRetryable, nonRetryable);
+    return error;
+  }
+  assert.fail(`expected a ${type} failure`);
+}
+
+void before(async () => {
+  engine = await startDockerEngine();
+  image = await buildBusyboxImage(engine);
+  activities = createDockerActivities({
+    host: engine.host,
+    tlsVerify: false,
+    hostName: 'test-host',
+    timeoutMs: 20_000,
+  });
+});
+
+void after(async () => {
+  await engine?.stop();
+});
+
+void describe('container activities on a real Docker engine', () => {
+  void it('restarts a killed container and finds it healthy through its Docker health check', async () => {
+    const port = await freePort();
+    await runHealthContainer(engine, { name: 'api-1', image, port, healthcheck: true });
+    const first = await run(activities.containerWaitHealthy, {
+      params: { container: 'api-1', intervalMs: 200 },
+      ctx: ctx(),
+    });
+    assert.equal(first.healthy, true);
+    assert.equal(first.last.health, 'healthy');
+
+    await engine.docker.getContainer('api-1').kill();
+    const dead = await run(activities.containerInspect, { params: { container: 'api-1' }, ctx: ctx() });
+    assert.equal(dead.exists, true);
+    assert.equal(dead.running, false);
+
+    const heartbeats: unknown[] = [];
+    const e = env();
+    e.on('heartbeat', (d: unknown) => heartbeats.push(d));
+    const result = (await run(
+      activities.containerRestart,
+      {
+        params: { container: 'api-1', stopTimeout: 1 },
+        ctx: ctx(),
+      },
+      e,
+    )) as RestartResult;
+    assert.equal(result.restarted, true);
+    assert.ok(heartbeats.length >= 1, 'restart heartbeats');
+
+    const w = env();
+    const observed: unknown[] = [];
+    w.on('heartbeat', (d: unknown) => observed.push(d));
+    const healthy = await run(
+      activities.containerWaitHealthy,
+      {
+        params: { container: 'api-1', intervalMs: 200 },
+        ctx: ctx(),
+      },
+      w,
+    );
+    assert.equal(healthy.healthy, true);
+    assert.equal(healthy.last.running, true);
+    assert.equal(observed.length, healthy.observations, 'one heartbeat per observation');
+    const response = await fetch(`http://127.0.0.1:${port}/health`);
+    assert.equal(response.status, 200);
+  });
+
+  void it('does not restart twice when a retried attempt finds the restart already done', async () => {
+    const port = await freePort();
+    await runHealthContainer(engine, { name: 'api-2', image, port });
+    await new Promise((r) => setTimeout(r, 1100));
+    const stepStartedAt = new Date().toISOString();
+    const before = await startedAt('api-2');
+    const first = (await run(activities.containerRestart, {
+      params: { container: 'api-2', stopTimeout: 1 },
+      ctx: ctx({ stepStartedAt }),
+    })) as RestartResult;
+    assert.equal(first.restarted, true);
+    const afterFirst = await startedAt('api-2');
+    assert.notEqual(afterFirst, before);
+
+    const retry = (await run(
+      activities.containerRestart,
+      {
+        params: { container: 'api-2', stopTimeout: 1 },
+        ctx: ctx({ stepStartedAt }),
+      },
+      env({ attempt: 2 }),
+    )) as RestartResult;
+    assert.equal(retry.restarted, false);
+    assert.equal(await startedAt('api-2'), afterFirst, 'StartedAt unchanged: no second restart');
+  });
+
+  void it('treats 304 from start and stop as success', async () => {
+    const port = await freePort();
+    const container = await runHealthContainer(engine, { name: 'api-3', image, port });
+    // The engine really answers 304 for a start of a running container.
+    await assert.rejects(container.start(), (e: { statusCode?: number }) => e.statusCode === 304);
+    const started = (await run(activities.containerStart, {
+      params: { container: 'api-3' },
+      ctx: ctx(),
+    })) as ContainerState;
+    assert.equal(started.running, true);
+
+    const stopped = (await run(activities.containerStop, {
+      params: { container: 'api-3', stopTimeout: 1 },
+      ctx: ctx(),
+    })) as ContainerState;
+    assert.equal(stopped.running, false);
+    await assert.rejects(container.stop({ t: 1 }), (e: { statusCode?: number }) => e.statusCode === 304);
+    const again = (await run(activities.containerStop, {
+      params: { container: 'api-3', stopTimeout: 1 },
+      ctx: ctx(),
+    })) as ContainerState;
+    assert.equal(again.running, false);
+  });
+
+  void it('fails a missing container with non-retryable ContainerNotFound naming the container and host', async () => {
+    for (const attempt of [
+      () => run(activities.containerRestart, { params: { container: 'nope' }, ctx: ctx() }),
+      () => run(activities.containerStart, { params: { container: 'nope' }, ctx: ctx() }),
+      () => run(activities.containerStop, { params: { container: 'nope' }, ctx: ctx() }),
+      () => run(activities.containerWaitHealthy, { params: { container: 'nope' }, ctx: ctx() }),
+    ]) {
+      const failure = await expectFailure(attempt(), 'ContainerNotFound', true);
+      assert.match(failure.message, /"nope"/);
+      assert.match(failure.message, /test-host/);
+    }
+    const state = await run(activities.containerInspect, { params: { container: 'nope' }, ctx: ctx() });
+    assert.deepEqual(state, { exists: false, running: false });
+  });
+
+  void it('fails over from primary to standby and verifies the standby healthy', async () => {
+    const [p1, p2] = [await freePort(), await freePort()];
+    await runHealthContainer(engine, { name: 'db-primary', image, port: p1, healthcheck: true });
+    await runHealthContainer(engine, {
+      name: 'db-standby',
+      image,
+      port: p2,
+      healthcheck: true,
+      start: false,
+    });
+    const result = await run(activities.containerFailover, {
+      params: { primary: 'db-primary', standby: 'db-standby', stopTimeout: 1 },
+      ctx: ctx(),
+    });
+    assert.ok(!('dryRun' in result));
+    assert.equal(result.primary.running, false);
+    assert.equal(result.standby.running, true);
+    assert.equal(result.standby.health, 'healthy');
+    // Retried: both calls are already done (304) and it still succeeds.
+    const retry = await run(
+      activities.containerFailover,
+      {
+        params: { primary: 'db-primary', standby: 'db-standby', stopTimeout: 1 },
+        ctx: ctx(),
+      },
+      env({ attempt: 2 }),
+    );
+    assert.ok(!('dryRun' in retry));
+    assert.equal(retry.standby.running, true);
+  });
+
+  void it('gives up just before the attempt timeout with the last observed state', async () => {
+    const port = await freePort();
+    await runHealthContainer(engine, { name: 'sick', image, port, failingHealthcheck: true });
+    const started = Date.now();
+    const failure = await expectFailure(
+      run(
+        activities.containerWaitHealthy,
+        {
+          params: { container: 'sick', intervalMs: 200 },
+          ctx: ctx(),
+        },
+        env({ startToCloseTimeoutMs: 4000 }),
+      ),
+      'ContainerNotHealthy',
+      true,
+    );
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 4000 && elapsed > 2500, `gave up after ${elapsed}ms`);
+    const details = failure.details?.[0] as WaitHealthyResult;
+    assert.equal(details.healthy, false);
+    assert.equal(details.last.running, true);
+    assert.equal(details.last.health, 'unhealthy');
+    assert.ok(details.observations > 3);
+  });
+
+  void it('probes a URL when the container has no health check, and honours cancellation', async () => {
+    const port = await freePort();
+    await runHealthContainer(engine, { name: 'web', image, port });
+    const ok = await run(activities.containerWaitHealthy, {
+      params: { container: 'web', url: `http://127.0.0.1:${port}/health`, intervalMs: 200 },
+      ctx: ctx(),
+    });
+    assert.equal(ok.healthy, true);
+    assert.equal(ok.last.health, undefined);
+
+    const e = env();
+    const waiting = run(
+      activities.containerWaitHealthy,
+      {
+        params: { container: 'web', url: `http://127.0.0.1:${port}/missing`, intervalMs: 200 },
+        ctx: ctx(),
+      },
+      e,
+    );
+    setTimeout(() => e.cancel(), 700);
+    await assert.rejects(waiting, (error) => error instanceof CancelledFailure);
+  });
+
+  void it('dry run changes nothing and reports what it would do', async () => {
+    const port = await freePort();
+    await runHealthContainer(engine, { name: 'api-dry', image, port });
+    const before = await startedAt('api-dry');
+    const report = (await run(activities.containerRestart, {
+      params: { container: 'api-dry', stopTimeout: 10 },
+      ctx: ctx({ dryRun: true, stepStartedAt: new Date(Date.now() + 60_000).toISOString() }),
+    })) as DryRunReport;
+    assert.equal(report.dryRun, true);
+    assert.equal(report.wouldDo, 'restart container api-dry on host test-host (stop timeout 10s)');
+    assert.equal((report.observed as ContainerState).running, true);
+    const stop = (await run(activities.containerStop, {
+      params: { container: 'api-dry' },
+      ctx: ctx({ dryRun: true }),
+    })) as DryRunReport;
+    assert.equal(stop.dryRun, true);
+    const failover = (await run(activities.containerFailover, {
+      params: { primary: 'api-dry', standby: 'api-3' },
+      ctx: ctx({ dryRun: true }),
+    })) as DryRunReport;
+    assert.match(failover.wouldDo, /stop container api-dry .* start container api-3/);
+    assert.equal(await startedAt('api-dry'), before);
+    assert.equal((await engine.docker.getContainer('api-dry').inspect()).State.Running, true);
+  });
+});
+
+void describe('docker connection settings', () => {
+  void it('reads unix and tcp hosts', () => {
+    assert.deepEqual(dockerOptions({ host: 'unix:///run/x.sock', tlsVerify: false, timeoutMs: 5 }), {
+      socketPath: '/run/x.sock',
+      timeout: 5,
+    });
+    assert.deepEqual(dockerOptions({ host: 'tcp://10.0.0.1:2375', tlsVerify: false, timeoutMs: 5 }), {
+      host: '10.0.0.1',
+      port: '2375',
+      protocol: 'http',
+      timeout: 5,
+    });
+    const tls = dockerOptions({ host: 'tcp://10.0.0.1:2376', tlsVerify: true, timeoutMs: 5 });
+    assert.equal(tls.protocol, 'https');
+    assert.throws(() => dockerOptions({ host: 'ssh://x', tlsVerify: false, timeoutMs: 5 }), /DOCKER_HOST/);
+  });
+
+  void it('names the task queue of a Docker host', () => {
+    assert.equal(dockerTaskQueue('rebound', 'edge-1'), 'rebound.docker.edge-1');
+  });
+});
