@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerConfigCommands } from './commands/config';
 import { registerDevCommands } from './commands/dev';
 import { registerRunbookCommands } from './commands/runbooks';
+import { registerSafetyCommands } from './commands/safety';
 
 const program = new Command('rebound')
   .description('Durable recovery runbooks for Prometheus Alertmanager alerts, on Temporal')
@@ -12,6 +13,7 @@ const program = new Command('rebound')
 registerDevCommands(program);
 registerConfigCommands(program);
 registerRunbookCommands(program);
+registerSafetyCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`rebound: ${error instanceof Error ? error.message : String(error)}`);
