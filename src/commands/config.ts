@@ -15,6 +15,7 @@ const SECTIONS: Record<string, string> = {
   slack: 'Slack',
   smtp: 'Email (SMTP)',
   approvals: 'Approvals',
+  safety: 'Safety: action budgets and the circuit breaker',
   log: 'Logging',
 };
 
