@@ -1,5 +1,6 @@
 // The `rebound` command. Each group of subcommands lives in src/commands/ and registers itself here.
 import { Command } from 'commander';
+import { registerAlertCommands } from './commands/alert';
 import { registerConfigCommands } from './commands/config';
 import { registerDevCommands } from './commands/dev';
 import { registerRunbookCommands } from './commands/runbooks';
@@ -13,6 +14,7 @@ const program = new Command('rebound')
 registerDevCommands(program);
 registerConfigCommands(program);
 registerRunbookCommands(program);
+registerAlertCommands(program);
 registerSafetyCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
