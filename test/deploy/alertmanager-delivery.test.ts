@@ -1,30 +1,31 @@
-// The alert path of the compose stack with a real Alertmanager (Debian's prometheus-alertmanager):
-// the alertmanager-secret job's own command writes the token file from .env.example, Alertmanager
+// The alert path of the compose stack with a real Alertmanager (Debian's prometheus-alertmanager)
+// and the real receiver: the alertmanager-secret job's own command writes the token file from
+// .env.example; `rebound serve` runs with the compose file's command and environment; Alertmanager
 // runs deploy/alertmanager/alertmanager.yml with only the addresses that differ outside Docker
-// rewritten, and an alert posted to it arrives at the receiver's webhook path with the bearer token.
+// rewritten; an alert posted to Alertmanager becomes a restart-container incident in Temporal.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { freePort } from '../../src/dev-server';
-import { ENV_EXAMPLE, ROOT, asList, environmentOf, parseEnvFile, readCompose } from '../support/compose';
+import { incidentWorkflowId } from '../../src/workflows/contract';
+import {
+  ENV_EXAMPLE,
+  ROOT,
+  asList,
+  environmentOf,
+  eventually,
+  parseEnvFile,
+  readCompose,
+  startService,
+  stopService,
+} from '../support/compose';
+import { temporalAddress, testClient, uniqueTaskQueue } from '../support/temporal';
 
 const run = promisify(execFile);
-
-interface Delivery {
-  path: string;
-  authorization: string;
-  body: {
-    version?: string;
-    receiver?: string;
-    status?: string;
-    alerts?: Array<{ labels: Record<string, string> }>;
-  };
-}
 
 async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, log: () => string) {
   const deadline = Date.now() + timeoutMs;
@@ -36,7 +37,7 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs:
 }
 
 describe('Alertmanager as the compose stack runs it', () => {
-  it('delivers an alert to the receiver webhook with the bearer token from the secret file', async (t) => {
+  it('delivers an alert with the bearer token from the secret file, and the receiver starts the incident', async (t) => {
     const alertmanager = await run('sh', ['-c', 'command -v prometheus-alertmanager']).catch(() =>
       assert.fail(
         "prometheus-alertmanager is not installed: install Debian's prometheus-alertmanager package (bash scripts/install.sh)",
@@ -59,22 +60,19 @@ describe('Alertmanager as the compose stack runs it', () => {
     assert.equal(readFileSync(tokenFile, 'utf8'), token, 'the file holds exactly the token, no newline');
     assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
 
-    // 2. A stand-in for the receiver that records what arrives.
-    const deliveries: Delivery[] = [];
-    const server = createServer((req: IncomingMessage, res) => {
-      let body = '';
-      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      req.on('end', () => {
-        deliveries.push({
-          path: req.url ?? '',
-          authorization: req.headers.authorization ?? '',
-          body: JSON.parse(body || '{}') as Delivery['body'],
-        });
-        res.writeHead(202).end();
-      });
-    });
+    // 2. The receiver as compose runs it. Besides the addresses, the task queue is one of its own, so
+    //    no worker of another test file picks the incident up and acts on it.
+    const receiverService = compose.services['rebound-receiver'] ?? {};
     const receiverPort = await freePort();
-    await new Promise<void>((resolve) => server.listen(receiverPort, '127.0.0.1', resolve));
+    const taskQueue = uniqueTaskQueue('deploy-am');
+    const receiver = startService(asList(receiverService.command), {
+      ...environmentOf(receiverService),
+      TEMPORAL_ADDRESS: temporalAddress(),
+      REBOUND_PORT: String(receiverPort),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+    });
+    const client = await testClient();
+    const workflowId = incidentWorkflowId('restart-container', 'demo-primary:8080/demo-primary');
 
     // 3. Alertmanager with the committed config; only the receiver's address and the secret's mount
     //    point differ outside Docker.
@@ -86,7 +84,7 @@ describe('Alertmanager as the compose stack runs it', () => {
       .replace(receiverUrl, `http://127.0.0.1:${receiverPort}/`)
       .replace(secretPath, tokenFile);
     t.diagnostic(
-      `overridden: webhook host rebound-receiver:9097 -> 127.0.0.1:${receiverPort}; credentials_file -> ${tokenFile}`,
+      `overridden: receiver TEMPORAL_ADDRESS, REBOUND_PORT, TEMPORAL_TASK_QUEUE; alertmanager webhook host rebound-receiver:9097 -> 127.0.0.1:${receiverPort}, credentials_file -> ${tokenFile}`,
     );
     writeFileSync(path.join(dir, 'alertmanager.yml'), config);
     const port = await freePort();
@@ -128,26 +126,34 @@ describe('Alertmanager as the compose stack runs it', () => {
       });
       assert.equal(posted.status, 200, await posted.text());
       // group_wait is 10s in the committed config.
-      await waitUntil(
-        'the webhook delivery',
-        () => Promise.resolve(deliveries.length > 0),
+      const description = await eventually(
+        'the incident Alertmanager delivered',
+        receiver,
+        async () => {
+          const described = await client.workflow.getHandle(workflowId).describe();
+          return described.status.name === 'RUNNING' ? described : undefined;
+        },
         30_000,
-        () => log,
       );
-      const [delivery] = deliveries;
-      assert.ok(delivery);
-      assert.equal(delivery.path, '/v1/alerts/alertmanager');
-      assert.equal(delivery.authorization, `Bearer ${token}`);
-      assert.equal(delivery.body.version, '4');
-      assert.equal(delivery.body.receiver, 'rebound');
-      assert.equal(delivery.body.status, 'firing');
-      assert.equal(delivery.body.alerts?.[0]?.labels.container, 'demo-primary');
+      assert.equal(description.taskQueue, taskQueue);
+      // And the receiver does want the token: without it, nothing gets in.
+      const refused = await fetch(`http://127.0.0.1:${receiverPort}/v1/alerts/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      assert.equal(refused.status, 401);
     } finally {
       child.kill('SIGTERM');
       await new Promise<void>((resolve) =>
         child.exitCode !== null ? resolve() : child.once('exit', () => resolve()),
       );
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await client.workflow
+        .getHandle(workflowId)
+        .terminate('test done')
+        .catch(() => undefined);
+      await client.connection.close();
+      assert.equal(await stopService(receiver), 0, receiver.output());
     }
   });
 });

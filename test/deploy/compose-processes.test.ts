@@ -3,63 +3,19 @@
 // are overridden, and the test checks that every address naming another compose service is one of
 // them, so the file is known to describe a receiver and a worker that start, serve and stop cleanly.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { Connection } from '@temporalio/client';
-import { SETTINGS } from '../../src/config';
 import { freePort } from '../../src/dev-server';
-import { asList, environmentOf, readCompose, ROOT, type ComposeFile } from '../support/compose';
-import { REBOUND_BIN } from '../support/processes';
+import {
+  asList,
+  environmentOf,
+  eventually,
+  readCompose,
+  startService,
+  stopService,
+  type ComposeFile,
+} from '../support/compose';
 import { temporalAddress } from '../support/temporal';
-
-interface Started {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-/** Runs `node bin/rebound.js ...command` with exactly this Rebound environment (none inherited). */
-function startService(command: string[], env: Record<string, string>): Started {
-  const settingEnv = new Set<string>([...SETTINGS.map((s) => s.env), 'REBOUND_CONFIG']);
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !settingEnv.has(k)));
-  const child = spawn(process.execPath, [REBOUND_BIN, ...command], {
-    cwd: ROOT,
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => text, exited };
-}
-
-async function stop(service: Started): Promise<number | null> {
-  if (service.child.exitCode !== null) return service.child.exitCode;
-  service.child.kill('SIGTERM');
-  const timer = setTimeout(() => service.child.kill('SIGKILL'), 40_000);
-  const code = await service.exited;
-  clearTimeout(timer);
-  return code;
-}
-
-/** Polls until check() returns a value, failing with the service output after timeoutMs. */
-async function eventually<T>(
-  what: string,
-  service: Started,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 45_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (service.child.exitCode !== null)
-      assert.fail(`exited (${service.child.exitCode}) before ${what}:\n${service.output()}`);
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}:\n${service.output()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** The host an environment value points at, when it is an address (URL or host:port). */
 function hostOf(value: string): string | undefined {
@@ -154,7 +110,7 @@ describe('the compose file run outside Docker', () => {
         await connection.close();
       }
     } finally {
-      const [receiverCode, workerCode] = await Promise.all([stop(receiver), stop(worker)]);
+      const [receiverCode, workerCode] = await Promise.all([stopService(receiver), stopService(worker)]);
       assert.equal(receiverCode, 0, `receiver exit code; output:\n${receiver.output()}`);
       assert.equal(workerCode, 0, `worker exit code; output:\n${worker.output()}`);
     }

@@ -1,9 +1,12 @@
 // Reading docker-compose.yml the way Compose does: YAML with merge keys, then ${VAR} interpolation
 // from an env file. Lets the deployment tests check, and run, what the compose file describes.
-import { spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { SETTINGS } from '../../src/config';
+import { REBOUND_BIN } from './processes';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
@@ -145,4 +148,53 @@ export function composeCheckBinary(): string {
       `Cannot build deploy/compose-check (needs Go 1.24+ and the Go module proxy; bash scripts/install.sh builds it): ${built.error?.message ?? built.stderr}`,
     );
   return binary;
+}
+
+export interface Started {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Runs `node bin/rebound.js ...command` with exactly this Rebound environment (none inherited). */
+export function startService(command: string[], env: Record<string, string>): Started {
+  const settingEnv = new Set<string>([...SETTINGS.map((s) => s.env), 'REBOUND_CONFIG']);
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !settingEnv.has(k)));
+  const child = spawn(process.execPath, [REBOUND_BIN, ...command], {
+    cwd: ROOT,
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => text, exited };
+}
+
+export async function stopService(service: Started): Promise<number | null> {
+  if (service.child.exitCode !== null) return service.child.exitCode;
+  service.child.kill('SIGTERM');
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), 40_000);
+  const code = await service.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** Polls until check() returns a value, failing with the service output after timeoutMs. */
+export async function eventually<T>(
+  what: string,
+  service: Started,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 45_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (service.child.exitCode !== null)
+      assert.fail(`exited (${service.child.exitCode}) before ${what}:\n${service.output()}`);
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}:\n${service.output()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
