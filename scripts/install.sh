@@ -3,7 +3,8 @@
 # - Node packages (npm ci);
 # - for the tests' real parts: a Docker engine, busybox-static (the test image), Prometheus'
 #   Alertmanager and promtool, Chromium (the audit page test);
-# - the Temporal CLI, built once into .rebound/bin from the Go module proxy when none is found.
+# - the Temporal CLI, built once into .rebound/bin from the Go module proxy when none is found;
+# - deploy/compose-check (Docker Compose's loader, compose-go) for the deployment tests.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +32,10 @@ fi
 
 # Builds the Temporal CLI now (once) rather than on first start.
 node bin/rebound.js temporal-cli
+
+# Docker Compose's own loader (compose-go), built once for the deployment tests (test/deploy).
+if [ ! -x .rebound/bin/compose-check ] || [ -n "$(find deploy/compose-check -newer .rebound/bin/compose-check -type f)" ]; then
+  command -v go >/dev/null 2>&1 || { echo "install.sh: Go 1.24+ is needed to build deploy/compose-check (the deployment tests use it)" >&2; exit 1; }
+  echo "install.sh: building deploy/compose-check"
+  (cd deploy/compose-check && GOFLAGS=-mod=readonly go build -o ../../.rebound/bin/compose-check .)
+fi

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerAlertCommands } from './commands/alert';
 import { registerAuditCommands } from './commands/audit';
+import { registerConfigCommands } from './commands/config';
 import { registerDevCommands } from './commands/dev';
 import { registerIncidentCommands } from './commands/incidents';
 import { registerRunbookCommands } from './commands/runbooks';
@@ -13,6 +14,7 @@ const program = new Command('rebound')
   .showHelpAfterError();
 
 registerDevCommands(program);
+registerConfigCommands(program);
 registerRunbookCommands(program);
 registerAlertCommands(program);
 registerSafetyCommands(program);
