@@ -1,5 +1,6 @@
 // The `rebound` command. Each group of subcommands lives in src/commands/ and registers itself here.
 import { Command } from 'commander';
+import { registerApprovalCommands } from './commands/approvals';
 import { registerDevCommands } from './commands/dev';
 import { registerRunbookCommands } from './commands/runbooks';
 
@@ -10,6 +11,8 @@ const program = new Command('rebound')
 
 registerDevCommands(program);
 registerRunbookCommands(program);
+// Last: it adds `incidents pending` to an `incidents` group another module may have created.
+registerApprovalCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`rebound: ${error instanceof Error ? error.message : String(error)}`);

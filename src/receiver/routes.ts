@@ -1,4 +1,6 @@
 // Every feature's routes, in one list the commands and tests share.
+import { approvalRoutes } from './approvals';
 import type { RouteModule } from './index';
+import { slackInteractionRoutes } from './slack-interactions';
 
-export const ROUTE_MODULES: RouteModule[] = [];
+export const ROUTE_MODULES: RouteModule[] = [approvalRoutes, slackInteractionRoutes];
