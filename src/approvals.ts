@@ -141,12 +141,27 @@ async function openIncident(
   }
 }
 
-/** Applies one approve/reject decision; resolves with what the incident recorded. */
+/**
+ * Applies one approve/reject decision; resolves with what the incident recorded. `timeoutMs` bounds
+ * every call to Temporal, so an HTTP or Slack caller gets an answer (503) instead of a hang.
+ */
 export async function applyDecision(
   client: Client,
   config: Config,
   request: DecisionRequest,
+  options: { timeoutMs?: number } = {},
 ): Promise<DecisionResult> {
+  if (options.timeoutMs === undefined) return decide(client, config, request);
+  try {
+    return await client.connection.withDeadline(Date.now() + options.timeoutMs, () =>
+      decide(client, config, request),
+    );
+  } catch (error) {
+    return explainTemporalError(error, request.incidentId);
+  }
+}
+
+async function decide(client: Client, config: Config, request: DecisionRequest): Promise<DecisionResult> {
   const identity = request.identity.trim();
   if (!identity) throw new ApprovalError('forbidden', 'a decision needs an identity');
   const { state } = await openIncident(client, request.incidentId);

@@ -9,6 +9,8 @@ import type { ReceiverDeps, RouteModule } from './index';
 
 const log = logger('approvals');
 const BODY_LIMIT = 16 * 1024;
+/** How long an HTTP caller waits for Temporal before a 503 (retrying is safe: update ids dedupe). */
+const TEMPORAL_TIMEOUT_MS = 5_000;
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
@@ -107,15 +109,20 @@ function addRoute(router: Router, deps: ReceiverDeps, decision: DecisionRequest[
     }
     const incidentId = params.id ?? '';
     try {
-      const result = await applyDecision(client, config, {
-        incidentId,
-        decision,
-        identity,
-        channel: 'http',
-        ...(parsed.step ? { stepId: parsed.step } : {}),
-        ...(parsed.comment ? { comment: parsed.comment } : {}),
-        ...(parsed.requestId ? { requestId: parsed.requestId } : {}),
-      });
+      const result = await applyDecision(
+        client,
+        config,
+        {
+          incidentId,
+          decision,
+          identity,
+          channel: 'http',
+          ...(parsed.step ? { stepId: parsed.step } : {}),
+          ...(parsed.comment ? { comment: parsed.comment } : {}),
+          ...(parsed.requestId ? { requestId: parsed.requestId } : {}),
+        },
+        { timeoutMs: TEMPORAL_TIMEOUT_MS },
+      );
       count(result.duplicate ? 'duplicate' : 'accepted');
       const pending = result.state?.pendingApproval;
       sendJson(res, 200, {

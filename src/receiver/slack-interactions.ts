@@ -166,13 +166,18 @@ export const slackInteractionRoutes: RouteModule = (router, deps) => {
     const decision = act.action_id === 'rebound_approve' ? 'approve' : 'reject';
     // No request id: the same button clicked twice by the same person is the same decision, and
     // the deterministic update id makes Temporal record it once.
-    const pendingDecision = applyDecision(client, config, {
-      incidentId: target.incidentId,
-      stepId: target.stepId,
-      decision,
-      identity,
-      channel: 'slack',
-    });
+    const pendingDecision = applyDecision(
+      client,
+      config,
+      {
+        incidentId: target.incidentId,
+        stepId: target.stepId,
+        decision,
+        identity,
+        channel: 'slack',
+      },
+      { timeoutMs: 30_000 },
+    );
     const settled = pendingDecision.then(
       (result) => ({ result }),
       (error: unknown) => ({ error }),
