@@ -258,8 +258,15 @@ export interface PendingRow {
   deadline: string;
 }
 
-/** Every running incident that waits for an approval, oldest first. */
-export async function pendingApprovals(client: Client): Promise<PendingRow[]> {
+/**
+ * Every running incident that waits for an approval, oldest first. A query needs a worker, so each
+ * is bounded; incidents that did not answer are counted in `unanswered` rather than hanging the list.
+ */
+export async function pendingApprovals(
+  client: Client,
+  options: { queryTimeoutMs?: number } = {},
+): Promise<{ rows: PendingRow[]; unanswered: string[] }> {
+  const unanswered: string[] = [];
   const ids: string[] = [];
   try {
     for await (const wf of client.workflow.list({
@@ -274,9 +281,12 @@ export async function pendingApprovals(client: Client): Promise<PendingRow[]> {
     ids.map(async (incidentId): Promise<PendingRow | undefined> => {
       let state: IncidentState;
       try {
-        state = await client.workflow.getHandle(incidentId).query(stateQuery);
-      } catch {
-        // Closed between the list and the query, or a run without a worker: nothing to approve now.
+        state = await client.connection.withDeadline(Date.now() + (options.queryTimeoutMs ?? 5_000), () =>
+          client.workflow.getHandle(incidentId).query(stateQuery),
+        );
+      } catch (error) {
+        // Closed between the list and the query: nothing to approve. No worker answering: say so.
+        if (!(error instanceof WorkflowNotFoundError)) unanswered.push(incidentId);
         return undefined;
       }
       const p = state.pendingApproval;
@@ -295,5 +305,8 @@ export async function pendingApprovals(client: Client): Promise<PendingRow[]> {
       };
     }),
   );
-  return rows.filter((r): r is PendingRow => r !== undefined).sort((a, b) => a.since.localeCompare(b.since));
+  return {
+    rows: rows.filter((r): r is PendingRow => r !== undefined).sort((a, b) => a.since.localeCompare(b.since)),
+    unanswered,
+  };
 }

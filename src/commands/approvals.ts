@@ -161,14 +161,21 @@ export function registerApprovalCommands(program: Command): void {
     incidents
       .command('pending')
       .description('List running incidents waiting for an approval: step, prompt, approvers, since, deadline')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .option('--timeout <seconds>', 'how long each incident may take to answer (default 5)'),
     section('temporal'),
   ).action(
     action(async (options: Record<string, unknown>) => {
-      const { json, ...settings } = options;
+      const { json, timeout, ...settings } = options;
       const config = configFromOptions(settings);
-      const rows = await withClient(config, (client) => pendingApprovals(client));
+      const { rows, unanswered } = await withClient(config, (client) =>
+        pendingApprovals(client, { queryTimeoutMs: Number(timeout) > 0 ? Number(timeout) * 1000 : 5_000 }),
+      );
       console.log(json ? JSON.stringify(rows, null, 2) : formatPending(rows));
+      if (unanswered.length > 0)
+        console.error(
+          `rebound: ${unanswered.length} running incident(s) did not answer within the timeout (is a worker running?): ${unanswered.join(', ')}`,
+        );
     }),
   );
 }
