@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerApprovalCommands } from './commands/approvals';
 import { registerDevCommands } from './commands/dev';
 import { registerRunbookCommands } from './commands/runbooks';
+import { registerSafetyCommands } from './commands/safety';
 
 const program = new Command('rebound')
   .description('Durable recovery runbooks for Prometheus Alertmanager alerts, on Temporal')
@@ -11,6 +12,7 @@ const program = new Command('rebound')
 
 registerDevCommands(program);
 registerRunbookCommands(program);
+registerSafetyCommands(program);
 // Last: it adds `incidents pending` to an `incidents` group another module may have created.
 registerApprovalCommands(program);
 

@@ -299,6 +299,107 @@ export const SETTINGS = [
       'Group membership as group=alice|bob pairs, comma separated; runbooks may name groups as approvers.',
   },
 
+  // Safety: remediation budgets, the breaker and per-target locks.
+  {
+    key: 'safety.budgetMax',
+    env: 'REBOUND_BUDGET_MAX',
+    kind: 'int',
+    default: '3',
+    min: 0,
+    describe:
+      'Most mutating actions per target within the budget window (then the incident escalates instead).',
+  },
+  {
+    key: 'safety.budgetWindow',
+    env: 'REBOUND_BUDGET_WINDOW',
+    kind: 'duration',
+    default: '1h',
+    describe: 'The budget window.',
+  },
+  {
+    key: 'safety.backoff',
+    env: 'REBOUND_BUDGET_BACKOFF',
+    kind: 'duration',
+    default: '1m',
+    describe: 'Wait before the second action on a target; each later one waits longer.',
+  },
+  {
+    key: 'safety.backoffCoefficient',
+    env: 'REBOUND_BUDGET_BACKOFF_COEFFICIENT',
+    kind: 'int',
+    default: '2',
+    min: 1,
+    max: 10,
+    describe: 'How much each wait grows.',
+  },
+  {
+    key: 'safety.maxBackoff',
+    env: 'REBOUND_BUDGET_MAX_BACKOFF',
+    kind: 'duration',
+    default: '15m',
+    describe: 'The longest wait between actions on one target.',
+  },
+  {
+    key: 'safety.breakerMaxActive',
+    env: 'REBOUND_BREAKER_MAX_ACTIVE',
+    kind: 'int',
+    default: '5',
+    min: 1,
+    describe: 'Trip the breaker when more targets than this are being remediated at once.',
+  },
+  {
+    key: 'safety.breakerMaxPercent',
+    env: 'REBOUND_BREAKER_MAX_PERCENT',
+    kind: 'int',
+    default: '50',
+    min: 0,
+    max: 100,
+    describe:
+      'Also trip when more than this share (%) of the targets seen in the last hour are being remediated (0 turns it off).',
+  },
+  {
+    key: 'safety.breakerMinTargets',
+    env: 'REBOUND_BREAKER_MIN_TARGETS',
+    kind: 'int',
+    default: '10',
+    min: 1,
+    describe: 'The share rule applies only once this many targets have been seen.',
+  },
+  {
+    key: 'safety.breakerQuiet',
+    env: 'REBOUND_BREAKER_QUIET',
+    kind: 'duration',
+    default: '10m',
+    describe: 'The breaker closes by itself after this long without a held-back remediation.',
+  },
+  {
+    key: 'safety.lease',
+    env: 'REBOUND_REMEDIATION_LEASE',
+    kind: 'duration',
+    default: '30m',
+    describe: 'A remediation that neither finishes nor renews within this long stops counting as active.',
+  },
+  {
+    key: 'safety.lockWait',
+    env: 'REBOUND_LOCK_WAIT',
+    kind: 'duration',
+    default: '10m',
+    describe:
+      'How long an incident waits for another incident to finish with the same target before escalating.',
+  },
+  {
+    key: 'safety.summarySlackChannel',
+    env: 'REBOUND_SUMMARY_SLACK_CHANNEL',
+    kind: 'string',
+    describe: 'Slack channel for the breaker summary (one message instead of one per incident).',
+  },
+  {
+    key: 'safety.summaryEmail',
+    env: 'REBOUND_SUMMARY_EMAIL',
+    kind: 'string',
+    describe: 'Comma-separated addresses for the breaker summary.',
+  },
+
   {
     key: 'log.level',
     env: 'REBOUND_LOG_LEVEL',
@@ -341,6 +442,22 @@ export interface Config {
   slack: { token?: string; apiUrl: string; signingSecret?: string; users: Record<string, string> };
   smtp: { url?: string; from: string; timeoutMs: number };
   approvals: { groups: Record<string, string[]> };
+  /** Durations in milliseconds. */
+  safety: {
+    budgetMax: number;
+    budgetWindow: number;
+    backoff: number;
+    backoffCoefficient: number;
+    maxBackoff: number;
+    breakerMaxActive: number;
+    breakerMaxPercent: number;
+    breakerMinTargets: number;
+    breakerQuiet: number;
+    lease: number;
+    lockWait: number;
+    summarySlackChannel?: string;
+    summaryEmail?: string;
+  };
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
 }
 

@@ -1,7 +1,10 @@
 // All activities the worker registers, built from the configuration. Clients are created lazily, so a
 // worker without Slack or SMTP settings starts fine and only a step that needs them fails, saying
 // which setting to add.
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
+import { lazyClient } from '../temporal-connection';
+import { createSafetyActivities } from './safety';
 import { createDockerActivities } from './docker';
 import { createEmailActivities } from './email';
 import { httpCall } from './http-call';
@@ -11,7 +14,10 @@ import { createSlackActivities } from './slack';
 import type { ReboundActivities } from './types';
 import { badParameters } from './errors';
 
-export function createActivities(config: Config): ReboundActivities {
+/** `client` reaches the safety workflows; by default one is made from the configuration on first use. */
+export function createActivities(config: Config, client?: Client): ReboundActivities {
+  let safetyClient = client;
+  const safety = createSafetyActivities(config, () => (safetyClient ??= lazyClient(config)));
   const docker = createDockerActivities(config.docker);
   const prometheus = createPrometheusActivities(config.prometheus);
   const slack = createSlackActivities({
@@ -46,5 +52,6 @@ export function createActivities(config: Config): ReboundActivities {
       }
     },
     slackIncidentMessage: (input) => slack.slackIncidentMessage(input),
+    ...safety,
   };
 }

@@ -1,6 +1,7 @@
 // The contract between the incident workflow and the integrations. The workflow imports this file
 // as types only; each integration file implements its part.
 import type { IncidentState } from '../workflows/contract';
+import type { SafetyActivities } from './safety';
 
 /** What every step activity is told besides its parameters. */
 export interface StepContext {
@@ -196,7 +197,7 @@ export interface IncidentMessageResult {
 }
 
 /** Activities by the name the worker registers them under. */
-export interface ReboundActivities {
+export interface ReboundActivities extends SafetyActivities {
   containerInspect(input: StepInput<ContainerRef>): Promise<ContainerState>;
   containerRestart(input: StepInput<RestartParams>): Promise<RestartResult | DryRunReport>;
   containerStart(input: StepInput<ContainerRef>): Promise<ContainerState | DryRunReport>;

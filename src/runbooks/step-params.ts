@@ -39,15 +39,35 @@ const expectStatus: ParamSpec = {
   description: 'Expected HTTP status code or list of codes (default 2xx).',
 };
 const timeoutMs: ParamSpec = { kind: 'integer', minimum: 1, description: 'Request timeout in milliseconds.' };
+/** Mutating container steps may name several containers; each is a target the safety guards count. */
+const containers: ParamSpec = {
+  kind: 'string-or-list',
+  required: true,
+  description: 'Container name or id, or a list of them (each one is a target; see maxTargets).',
+};
+const maxTargets: ParamSpec = {
+  kind: 'integer',
+  minimum: 1,
+  description: 'Most targets this step may touch (default 1); a wider selection fails before acting.',
+};
 
 export const STEP_TYPE_SPECS: Record<StepType, StepTypeSpec> = {
   'container.inspect': {
     description: 'Observe a container: running, health, restarts.',
     params: { container },
   },
-  'container.restart': { description: 'Restart a container (mutating).', params: { container, stopTimeout } },
-  'container.start': { description: 'Start a stopped container (mutating).', params: { container } },
-  'container.stop': { description: 'Stop a container (mutating).', params: { container, stopTimeout } },
+  'container.restart': {
+    description: 'Restart a container (mutating).',
+    params: { container: containers, stopTimeout, maxTargets },
+  },
+  'container.start': {
+    description: 'Start a stopped container (mutating).',
+    params: { container: containers, maxTargets },
+  },
+  'container.stop': {
+    description: 'Stop a container (mutating).',
+    params: { container: containers, stopTimeout, maxTargets },
+  },
   'container.failover': {
     description: 'Stop the primary container and start the standby (mutating).',
     params: {

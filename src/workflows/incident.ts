@@ -9,15 +9,20 @@ import {
   ApplicationFailure,
   TimeoutFailure,
   allHandlersFinished,
+  ParentClosePolicy,
   condition,
   continueAsNew,
+  patched,
+  startChild,
   proxyActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
+  type ChildWorkflowHandle,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ReboundActivities, StepContext } from '../activities/types';
 import { ACTIVITY_FOR_STEP } from './activity-names';
 import { durationMs, formatDuration } from '../runbook-lang/duration';
@@ -40,6 +45,9 @@ import {
 } from '../runbook-lang/types';
 import { dockerTaskQueue } from '../task-queues';
 import { approvalSpec, refusal, type ApprovalSpec } from './approval';
+import { targetLock } from './guards';
+import { CHECK_STEP_TYPES, mutationTargets, referencedSteps } from './mutation-targets';
+import { lockWorkflowId, releaseLockSignal } from './safety-contract';
 import { nowIso, nowMs } from './clock';
 import {
   alertSignal,
@@ -71,6 +79,8 @@ const CONTINUE_AS_NEW_AT_EVENTS = 10_000;
 /** A goto loop that revisits one step this often is a runbook bug, not a recovery. */
 const MAX_STEP_VISITS = 25;
 const TIMELINE_LIMIT = 500;
+/** Interpreter changes that alter commands are gated by patch ids, so older incidents still replay. */
+const PATCH_SAFETY_GUARDS = 'safety-guards';
 
 /** Why the interpreter stops following the steps. */
 class StopIncident extends Error {
@@ -82,6 +92,12 @@ class StopIncident extends Error {
     super(`${status}: ${resolution}`);
   }
 }
+
+/** How a mutating step may proceed after the safety guards. */
+type Clearance =
+  | { kind: 'act'; containers: string[] }
+  | { kind: 'paused'; reason: string; containers: string[] }
+  | { kind: 'outcome'; outcome: StepOutcome };
 
 type StepOutcome =
   | { kind: 'next' }
@@ -129,6 +145,17 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   let slackTs = resume?.slackTs;
   let slackChannel = resume?.slackChannel;
   let approvalInProgress: ApprovalSpec | undefined;
+  /** Locks this incident holds, by resource: child workflows Temporal ends with the incident. */
+  const heldLocks = new Map<string, ChildWorkflowHandle<typeof targetLock>>();
+  /** Registered with the control workflow as an active remediation. */
+  let admitted = false;
+  /** The breaker took this incident over: its own messages give way to the breaker's one summary. */
+  let suppressMessages = false;
+  const taskQueue = workflowInfo().taskQueue;
+  const safety = proxyActivities<ReboundActivities>({
+    startToCloseTimeout: '30s',
+    retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
+  });
   let closeRequested = false;
 
   const note = (kind: string, message: string): void => {
@@ -294,7 +321,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   /** Keeps the Slack incident message current, when the runbook has one. Never fails the incident. */
   async function slack(threadText?: string, threadKey?: string): Promise<void> {
     const configured = runbook.notifications?.slack?.channel;
-    if (!configured) return;
+    if (!configured || suppressMessages) return;
     // Slack answers with the channel id, which updates and duplicate checks need.
     const channel = slackChannel ?? configured;
     const act = proxyActivities<ReboundActivities>({
@@ -325,7 +352,8 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
 
   async function maybeContinueAsNew(): Promise<void> {
     const info = workflowInfo();
-    if (!historyTooLong()) return;
+    // Continuing as new would end the lock children (parent close policy): not mid-remediation.
+    if (!historyTooLong() || heldLocks.size > 0) return;
     await condition(allHandlersFinished);
     note('continue-as-new', `history at ${info.historyLength} events: continuing as a new run`);
     await continueAsNew<typeof incident>({
@@ -344,6 +372,30 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     });
   }
 
+  /** Lets go of every lock and the active-remediation registration. */
+  async function releaseGuards(): Promise<void> {
+    for (const [resource, handle] of heldLocks) {
+      try {
+        await handle.signal(releaseLockSignal);
+      } catch {
+        // Already ended: released all the same.
+      }
+      note('lock', `released ${resource}`);
+    }
+    heldLocks.clear();
+    if (admitted) {
+      admitted = false;
+      try {
+        await safety.safetyLeave({ incidentId: state.incidentId, taskQueue });
+      } catch (error) {
+        note(
+          'safety',
+          `could not leave the active list (the lease expires by itself): ${errorMessage(error)}`,
+        );
+      }
+    }
+  }
+
   function finish(stop: StopIncident): IncidentState {
     state.status = stop.status;
     state.resolution = stop.resolution;
@@ -358,6 +410,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
 
   /** Ends the incident as failed: recorded in state and search attributes, then a non-retryable failure. */
   async function fail(reason: string): Promise<never> {
+    await releaseGuards();
     finish(new StopIncident('failed', reason));
     await slack(`Incident failed: ${reason}`, 'outcome');
     throw ApplicationFailure.nonRetryable(
@@ -421,6 +474,20 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       return { kind: 'next' };
     }
 
+    if (step.type === 'notify' && suppressMessages) {
+      rec.status = 'skipped';
+      rec.note = 'skipped: the breaker sends one summary for all held-back incidents';
+      rec.finishedAt = nowIso();
+      return { kind: 'next' };
+    }
+
+    let clearance: Clearance = { kind: 'act', containers: [] };
+    // Incidents recorded before the safety guards existed replay without them.
+    if (mutating && !input.dryRun && patched(PATCH_SAFETY_GUARDS)) {
+      clearance = await clearMutation(step, params, rec);
+      if (clearance.kind === 'outcome') return clearance.outcome;
+    }
+
     rec.status = 'running';
     note('step', `${step.id} (${step.type}) started`);
     try {
@@ -442,8 +509,8 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
           rec.output = await awaitApproval(step, rec, params);
           break;
         default:
-          rec.output = await callActivity(step, params, rec);
-          if (mutating && !input.dryRun) mutated = true;
+          rec.output = await callActivity(step, params, rec, clearance);
+          if (mutating && clearance.kind === 'act' && !input.dryRun) mutated = true;
       }
     } catch (error) {
       if (error instanceof StopIncident) throw error;
@@ -468,8 +535,10 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     }
     rec.status = 'succeeded';
     rec.finishedAt = nowIso();
-    const dry = isDryRunReport(rec.output) ? ` (dry run: ${rec.output.wouldDo})` : '';
-    if (dry) rec.note = `dry run: ${(rec.output as { wouldDo: string }).wouldDo}`;
+    const report = Array.isArray(rec.output) ? (rec.output as unknown[]).find(isDryRunReport) : rec.output;
+    const dry = isDryRunReport(report) ? ` (dry run: ${report.wouldDo})` : '';
+    if (dry)
+      rec.note = `${clearance.kind === 'paused' ? `paused (${clearance.reason}); would have done` : 'dry run'}: ${(report as { wouldDo: string }).wouldDo}`;
     note('step', `${step.id} succeeded${dry}`);
     await slack(`:white_check_mark: ${step.id} succeeded${dry}`, `${step.id}#${visits[step.id]}:succeeded`);
     return { kind: 'next' };
@@ -501,6 +570,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     step: Step,
     params: Record<string, unknown>,
     rec: StepRecord,
+    clearance: Clearance = { kind: 'act', containers: [] },
   ): Promise<unknown> {
     if (!(ACTIVITY_STEP_TYPES as readonly string[]).includes(step.type)) {
       throw ApplicationFailure.nonRetryable(`unknown step type ${step.type}`, 'RunbookError');
@@ -512,11 +582,170 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       runbook: runbook.name,
       stepId: step.id,
       stepStartedAt: rec.startedAt ?? nowIso(),
-      dryRun: input.dryRun,
+      dryRun: input.dryRun || clearance.kind === 'paused',
     };
     const fn = act[name] as (arg: { params: unknown; ctx: StepContext }) => Promise<unknown>;
     rec.attempts += 1;
-    return fn({ params, ctx });
+    const { maxTargets: _maxTargets, ...activityParams } = params;
+    // A list of containers is one action per container, each its own activity.
+    if (clearance.kind !== 'outcome' && clearance.containers.length > 1) {
+      const results: unknown[] = [];
+      for (const container of clearance.containers)
+        results.push(await fn({ params: { ...activityParams, container }, ctx }));
+      return results;
+    }
+    const single =
+      clearance.kind !== 'outcome' && clearance.containers.length === 1
+        ? { container: clearance.containers[0] }
+        : {};
+    return fn({ params: { ...activityParams, ...single }, ctx });
+  }
+
+  /**
+   * The safety guards before a mutating step: a sane target selection, a fresh check that the target
+   * still needs it, the kill switch and breaker, one incident per target (lock), and the target's
+   * remediation budget with its growing backoff.
+   */
+  async function clearMutation(
+    step: Step,
+    params: Record<string, unknown>,
+    rec: StepRecord,
+  ): Promise<Clearance> {
+    const failed = (type: string, message: string): Clearance => {
+      rec.status = 'failed';
+      rec.error = { type, message };
+      rec.finishedAt = nowIso();
+      note('safety', message);
+      return { kind: 'outcome', outcome: onFailure(step, message) };
+    };
+    const selection = mutationTargets(step, params);
+    if (!selection.ok) return failed(selection.type, selection.message);
+
+    // Re-run the checks this step's condition reads, so it acts on the target as it is now.
+    const checks = referencedSteps(step.when)
+      .map((id) => steps.find((s) => s.id === id))
+      .filter(
+        (s): s is Step =>
+          s !== undefined && CHECK_STEP_TYPES.includes(s.type) && record(s.id).status === 'succeeded',
+      );
+    if (checks.length > 0 && step.when) {
+      for (const check of checks) {
+        const checkRec = record(check.id);
+        checkRec.output = await callActivity(check, asRecord(renderTemplates(check.with, scope())), checkRec);
+      }
+      note('safety', `re-checked ${checks.map((c) => c.id).join(', ')} before ${step.id}`);
+      if (!evaluateCondition(step.when, scope())) {
+        rec.status = 'skipped';
+        rec.note = 'skipped: the target no longer needs it (re-checked just before acting)';
+        rec.finishedAt = nowIso();
+        note('step', `${step.id} not run: target healthy again before action`);
+        return { kind: 'outcome', outcome: { kind: 'next' } };
+      }
+    }
+
+    const admission = await safety.safetyAdmit({
+      incidentId: state.incidentId,
+      runbook: runbook.name,
+      target: state.targetKey,
+      resources: selection.resources,
+      taskQueue,
+    });
+    if (admission.decision === 'paused') {
+      note('safety', `${admission.reason}: ${step.id} only records what it would do`);
+      return { kind: 'paused', reason: admission.reason, containers: selection.containers };
+    }
+    if (admission.decision === 'breaker') {
+      suppressMessages = true;
+      rec.status = 'skipped';
+      rec.note = `not run: ${admission.reason}`;
+      rec.finishedAt = nowIso();
+      return {
+        kind: 'outcome',
+        outcome: { kind: 'escalate', reason: `automation stopped by the breaker: ${admission.reason}` },
+      };
+    }
+    admitted = true;
+
+    for (const resource of selection.resources) {
+      if (heldLocks.has(resource)) continue;
+      if (!(await acquireLock(resource, admission.lockWaitMs))) {
+        rec.status = 'skipped';
+        rec.note = `not run: ${resource} stayed busy with another incident for ${formatDuration(admission.lockWaitMs)}`;
+        rec.finishedAt = nowIso();
+        return {
+          kind: 'outcome',
+          outcome: { kind: 'escalate', reason: `${resource} is being remediated by another incident` },
+        };
+      }
+    }
+
+    for (const resource of selection.resources) {
+      for (;;) {
+        const answer = await safety.budgetConsume({
+          taskQueue,
+          resource,
+          key: `${state.incidentId}|${workflowInfo().firstExecutionRunId}|${step.id}|${visits[step.id] ?? 1}|${resource}`,
+          incidentId: state.incidentId,
+          stepId: step.id,
+          action: step.type,
+        });
+        if (answer.allowed) {
+          note('safety', `budget for ${resource}: ${answer.remaining} action(s) left in the window`);
+          break;
+        }
+        if (answer.reason === 'exhausted') {
+          const reason = `remediation budget for ${resource} is used up (${answer.used} of ${answer.max} actions in the last ${formatDuration(answer.windowMs)}); the next is allowed at ${answer.nextAt}`;
+          rec.status = 'skipped';
+          rec.note = `not run: ${reason}`;
+          rec.finishedAt = nowIso();
+          return { kind: 'outcome', outcome: { kind: 'escalate', reason } };
+        }
+        const waitMs = Math.max(0, Date.parse(answer.retryAt) - nowMs());
+        rec.status = 'waiting';
+        note(
+          'safety',
+          `backing off ${formatDuration(waitMs)} before acting on ${resource} again (${answer.used} action(s) in the window)`,
+        );
+        await condition(() => !state.alertFiring, waitMs);
+        rec.status = 'running';
+        if (!state.alertFiring) {
+          rec.status = 'skipped';
+          rec.note = 'skipped: the alert resolved while backing off';
+          rec.finishedAt = nowIso();
+          if (runbook.onResolvedBeforeAction === 'stop' && !mutated)
+            throw new StopIncident('resolved', 'resolved before action');
+          return { kind: 'outcome', outcome: { kind: 'next' } };
+        }
+      }
+    }
+    return { kind: 'act', containers: selection.containers };
+  }
+
+  async function acquireLock(resource: string, waitMs: number): Promise<boolean> {
+    const deadline = nowMs() + waitMs;
+    let delay = 500;
+    let waiting = false;
+    for (;;) {
+      try {
+        const handle = await startChild(targetLock, {
+          workflowId: lockWorkflowId(taskQueue, resource),
+          taskQueue,
+          args: [{ resource, holder: state.incidentId }],
+          parentClosePolicy: ParentClosePolicy.TERMINATE,
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        });
+        heldLocks.set(resource, handle);
+        note('lock', `acquired ${resource}`);
+        return true;
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        if (!waiting) note('lock', `waiting for ${resource}: another incident is acting on it`);
+        waiting = true;
+        if (nowMs() + delay > deadline) return false;
+        await sleep(delay);
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
   }
 
   async function awaitApproval(
@@ -627,7 +856,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
 
   async function escalationMail(reason: string): Promise<void> {
     const to = runbook.notifications?.email?.to;
-    if (!to || to.length === 0) return;
+    if (!to || to.length === 0 || suppressMessages) return;
     const act = proxyActivities<ReboundActivities>({
       startToCloseTimeout: '30s',
       retry: { maximumAttempts: 5, initialInterval: '5s' },
@@ -672,6 +901,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
           break;
         }
       }
+      await releaseGuards();
       if (!escalated) {
         if (input.dryRun)
           return finish(new StopIncident('resolved', 'dry run complete: nothing was changed'));
@@ -717,6 +947,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     );
   } catch (error) {
     if (error instanceof StopIncident) {
+      await releaseGuards();
       const done = finish(error);
       await slack(`Incident ${error.status}: ${error.resolution}`, 'outcome');
       return done;

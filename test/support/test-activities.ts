@@ -2,7 +2,11 @@
 // They stand in for the integrations (tested on their own against real Docker, SMTP and Slack
 // servers) so these tests can put the interpreter through retries, timeouts and failures on demand.
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Client, Connection } from '@temporalio/client';
+import { createSafetyActivities } from '../../src/activities/safety';
 import type { ReboundActivities, StepInput } from '../../src/activities/types';
+import { loadConfig, type Config } from '../../src/config';
+import { temporalAddress } from './temporal';
 
 export interface Call {
   activity: string;
@@ -15,9 +19,26 @@ export interface Call {
 
 type Behaviour = (input: StepInput<Record<string, unknown>>, attempt: number) => unknown;
 
+/** Safety settings for tests: the real guards, with waits short enough for a test. */
+export function testSafety(overrides: Partial<Config['safety']> = {}): Config['safety'] {
+  const config = loadConfig({ env: {} });
+  return {
+    ...config.safety,
+    backoff: 200,
+    maxBackoff: 2000,
+    breakerQuiet: 60_000,
+    lockWait: 30_000,
+    ...overrides,
+  };
+}
+
 export class TestActivities {
   readonly calls: Call[] = [];
   private readonly behaviours = new Map<string, Behaviour>();
+  private client: Client | undefined;
+
+  /** The safety activities are the real ones, talking to the test server's safety workflows. */
+  constructor(private readonly safety: Partial<Config['safety']> = {}) {}
 
   /** Programs what an activity does; by default activities succeed with a plain answer. */
   on(activity: keyof ReboundActivities, behaviour: Behaviour): this {
@@ -29,7 +50,17 @@ export class TestActivities {
     return this.calls.filter((c) => c.activity === activity);
   }
 
-  activities(): Record<string, (input: StepInput<Record<string, unknown>>) => Promise<unknown>> {
+  activities(): Record<string, (input: never) => Promise<unknown>> {
+    const config = loadConfig({ env: {} });
+    config.safety = testSafety(this.safety);
+    const safety = createSafetyActivities(
+      config,
+      () => (this.client ??= new Client({ connection: Connection.lazy({ address: temporalAddress() }) })),
+    );
+    return { ...this.stepActivities(), ...safety };
+  }
+
+  private stepActivities(): Record<string, (input: StepInput<Record<string, unknown>>) => Promise<unknown>> {
     const names: Array<keyof ReboundActivities> = [
       'containerInspect',
       'containerRestart',

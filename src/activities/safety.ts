@@ -1,0 +1,150 @@
+// The incident's way to the safety workflows (control: pause and breaker; budgets per target).
+// Workflows cannot send updates to other workflows, so these activities do it with a client,
+// starting the safety workflow when it is not running yet (update-with-start).
+import { Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { Config } from '../config';
+import {
+  BUDGET_WORKFLOW_TYPE,
+  CONTROL_WORKFLOW_TYPE,
+  admitUpdate,
+  budgetWorkflowId,
+  consumeBudgetUpdate,
+  controlWorkflowId,
+  leaveUpdate,
+  type AdmitAnswer,
+  type BreakerPolicy,
+  type BudgetAnswer,
+  type BudgetPolicy,
+} from '../workflows/safety-contract';
+
+export interface AdmitInput {
+  incidentId: string;
+  runbook: string;
+  target: string;
+  resources: string[];
+  /** Task queue of the incident: safety state is kept per task queue (per deployment). */
+  taskQueue: string;
+}
+
+export interface ConsumeInput {
+  taskQueue: string;
+  resource: string;
+  key: string;
+  incidentId: string;
+  stepId: string;
+  action: string;
+}
+
+export type AdmitResult = AdmitAnswer & { lockWaitMs: number };
+
+export interface SafetyActivities {
+  safetyAdmit(input: AdmitInput): Promise<AdmitResult>;
+  safetyLeave(input: { incidentId: string; taskQueue: string }): Promise<void>;
+  budgetConsume(input: ConsumeInput): Promise<BudgetAnswer>;
+}
+
+export function breakerPolicy(config: Config): BreakerPolicy {
+  const s = config.safety;
+  return {
+    maxActive: s.breakerMaxActive,
+    maxShare: s.breakerMaxPercent / 100,
+    minTargetsForShare: s.breakerMinTargets,
+    quietMs: s.breakerQuiet,
+    leaseMs: s.lease,
+  };
+}
+
+export function budgetPolicy(config: Config): BudgetPolicy {
+  const s = config.safety;
+  return {
+    max: s.budgetMax,
+    windowMs: s.budgetWindow,
+    backoffMs: s.backoff,
+    backoffCoefficient: s.backoffCoefficient,
+    maxBackoffMs: s.maxBackoff,
+  };
+}
+
+function updateId(parts: string[]): string {
+  return parts.join('|').slice(0, 900);
+}
+
+export function createSafetyActivities(config: Config, client: () => Client): SafetyActivities {
+  const summary = {
+    ...(config.safety.summarySlackChannel ? { slackChannel: config.safety.summarySlackChannel } : {}),
+    ...(config.safety.summaryEmail
+      ? {
+          email: config.safety.summaryEmail
+            .split(',')
+            .map((a) => a.trim())
+            .filter(Boolean),
+        }
+      : {}),
+  };
+  return {
+    async safetyAdmit(input) {
+      const answer = await client().workflow.executeUpdateWithStart(admitUpdate, {
+        args: [
+          {
+            incidentId: input.incidentId,
+            runbook: input.runbook,
+            target: input.target,
+            resources: input.resources,
+            policy: breakerPolicy(config),
+            summary,
+          },
+        ],
+        // One admission per activity attempt series: a retried activity gets the same answer.
+        updateId: updateId([
+          'admit',
+          input.incidentId,
+          Context.current().info.workflowExecution?.runId ?? '',
+          Context.current().info.activityId,
+        ]),
+        startWorkflowOperation: new WithStartWorkflowOperation(CONTROL_WORKFLOW_TYPE, {
+          workflowId: controlWorkflowId(input.taskQueue),
+          taskQueue: input.taskQueue,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          args: [{}],
+        }),
+      });
+      return { ...answer, lockWaitMs: config.safety.lockWait };
+    },
+
+    async safetyLeave(input) {
+      try {
+        await client()
+          .workflow.getHandle(controlWorkflowId(input.taskQueue))
+          .executeUpdate(leaveUpdate, {
+            args: [{ incidentId: input.incidentId }],
+          });
+      } catch (error) {
+        // No control workflow means nothing to leave; anything else is worth a retry.
+        if ((error as Error).name === 'WorkflowNotFoundError') return;
+        throw error;
+      }
+    },
+
+    async budgetConsume(input) {
+      return client().workflow.executeUpdateWithStart(consumeBudgetUpdate, {
+        args: [
+          {
+            key: input.key,
+            incidentId: input.incidentId,
+            stepId: input.stepId,
+            action: input.action,
+            policy: budgetPolicy(config),
+          },
+        ],
+        updateId: updateId(['consume', input.key]),
+        startWorkflowOperation: new WithStartWorkflowOperation(BUDGET_WORKFLOW_TYPE, {
+          workflowId: budgetWorkflowId(input.taskQueue, input.resource),
+          taskQueue: input.taskQueue,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          args: [{ resource: input.resource }],
+        }),
+      });
+    },
+  };
+}

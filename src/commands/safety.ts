@@ -1,0 +1,191 @@
+// `rebound pause`, `rebound resume`, `rebound status`: the kill switch, the breaker, and what each
+// target has left of its remediation budget.
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { budgetPolicy } from '../activities/safety';
+import type { Config } from '../config';
+import { formatDuration } from '../runbook-lang/duration';
+import { connectClient } from '../temporal-connection';
+import {
+  BUDGET_WORKFLOW_TYPE,
+  CONTROL_WORKFLOW_TYPE,
+  budgetStatusQuery,
+  controlStatusQuery,
+  controlWorkflowId,
+  pauseUpdate,
+  resumeUpdate,
+  type BudgetStatus,
+  type ControlStatus,
+} from '../workflows/safety-contract';
+import { UserError, action, configFromOptions, section, withSettings } from './common';
+
+export interface SafetyStatus {
+  taskQueue: string;
+  control: ControlStatus | undefined;
+  budgets: BudgetStatus[];
+  policy: ReturnType<typeof budgetPolicy>;
+}
+
+async function connect(config: Config): Promise<Client> {
+  try {
+    return await connectClient(config);
+  } catch (error) {
+    throw new UserError(
+      `Cannot reach Temporal at ${config.temporal.address}: ${(error as Error).message}`,
+      1,
+    );
+  }
+}
+
+function controlStart(config: Config): WithStartWorkflowOperation<never> {
+  return new WithStartWorkflowOperation<never>(CONTROL_WORKFLOW_TYPE, {
+    workflowId: controlWorkflowId(config.temporal.taskQueue),
+    taskQueue: config.temporal.taskQueue,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [{}] as never,
+  });
+}
+
+export async function readSafetyStatus(client: Client, config: Config): Promise<SafetyStatus> {
+  const taskQueue = config.temporal.taskQueue;
+  let control: ControlStatus | undefined;
+  try {
+    control = await client.workflow.getHandle(controlWorkflowId(taskQueue)).query(controlStatusQuery);
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
+  const budgets: BudgetStatus[] = [];
+  const prefix = `budget/${taskQueue}/`;
+  for await (const execution of client.workflow.list({
+    query: `WorkflowType = '${BUDGET_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
+  })) {
+    if (!execution.workflowId.startsWith(prefix)) continue;
+    try {
+      budgets.push(await client.workflow.getHandle(execution.workflowId).query(budgetStatusQuery));
+    } catch {
+      // Closed between listing and asking: nothing left to show for it.
+    }
+  }
+  budgets.sort((a, b) => a.resource.localeCompare(b.resource));
+  return { taskQueue, control, budgets, policy: budgetPolicy(config) };
+}
+
+export function formatSafetyStatus(status: SafetyStatus): string {
+  const lines: string[] = [];
+  const c = status.control;
+  const p = status.policy;
+  lines.push(`Task queue ${status.taskQueue}`);
+  if (c?.pausedAll)
+    lines.push(
+      `PAUSED: all automation, by ${c.pausedAll.by} at ${c.pausedAll.at}${c.pausedAll.reason ? ` (${c.pausedAll.reason})` : ''}`,
+    );
+  const pausedRunbooks = Object.entries(c?.pausedRunbooks ?? {});
+  for (const [runbook, entry] of pausedRunbooks)
+    lines.push(`PAUSED: runbook ${runbook}, by ${entry.by} at ${entry.at}`);
+  if (!c?.pausedAll && pausedRunbooks.length === 0) lines.push('Automation: running (nothing paused)');
+  if (c?.breaker.open) {
+    lines.push(`Breaker: OPEN since ${c.breaker.openedAt}: ${c.breaker.reason}`);
+    lines.push(
+      `  held back: ${c.breaker.refused.length} remediation(s); closes by itself at ${c.breaker.closesAt ?? '?'} if quiet, or: rebound resume --breaker --as <you>`,
+    );
+  } else lines.push('Breaker: closed');
+  lines.push(
+    `Active remediations: ${c?.active.length ?? 0}${c?.active.length ? ` (${c.active.map((a) => a.target).join(', ')})` : ''}; targets seen in the last hour: ${c?.recentTargets ?? 0}`,
+  );
+  lines.push(
+    `Budget per target: ${p.max} action(s) per ${formatDuration(p.windowMs)}, backoff from ${formatDuration(p.backoffMs)} ×${p.backoffCoefficient} up to ${formatDuration(p.maxBackoffMs)}`,
+  );
+  if (status.budgets.length === 0) lines.push('  no target has used its budget in the current window');
+  for (const b of status.budgets) {
+    lines.push(
+      `  ${b.resource}: ${b.remaining} of ${b.policy?.max ?? p.max} left${b.nextAllowedAt ? `; next allowed at ${b.nextAllowedAt}` : ''}${b.actions.length ? ` (last action ${b.actions[b.actions.length - 1]?.at} by ${b.actions[b.actions.length - 1]?.incidentId})` : ''}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function registerSafetyCommands(program: Command): void {
+  withSettings(
+    program
+      .command('pause')
+      .description(
+        'Stop automation from changing anything (all runbooks, or one): incidents still open and record what they would do',
+      )
+      .requiredOption('--as <name>', 'who is pausing (recorded)')
+      .option('--runbook <name>', 'pause only this runbook')
+      .option('--reason <text>', 'why (recorded)'),
+    section('temporal'),
+  ).action(
+    action(async (options: Record<string, unknown>) => {
+      const { as, runbook, reason, ...rest } = options as { as: string; runbook?: string; reason?: string };
+      const config = configFromOptions(rest);
+      const client = await connect(config);
+      try {
+        await client.workflow.executeUpdateWithStart(pauseUpdate, {
+          args: [{ identity: as, ...(runbook ? { runbook } : {}), ...(reason ? { reason } : {}) }],
+          startWorkflowOperation: controlStart(config),
+        });
+        process.stdout.write(
+          `Paused ${runbook ? `runbook ${runbook}` : 'all automation'}. Resume with: rebound resume${runbook ? ` --runbook ${runbook}` : ''} --as <you>\n`,
+        );
+      } finally {
+        await client.connection.close();
+      }
+    }),
+  );
+
+  withSettings(
+    program
+      .command('resume')
+      .description('Let automation act again (all, or one runbook); --breaker also closes an open breaker')
+      .requiredOption('--as <name>', 'who is resuming (recorded)')
+      .option('--runbook <name>', 'resume only this runbook')
+      .option('--breaker', 'close the breaker'),
+    section('temporal'),
+  ).action(
+    action(async (options: Record<string, unknown>) => {
+      const { as, runbook, breaker, ...rest } = options as {
+        as: string;
+        runbook?: string;
+        breaker?: boolean;
+      };
+      const config = configFromOptions(rest);
+      const client = await connect(config);
+      try {
+        await client.workflow.executeUpdateWithStart(resumeUpdate, {
+          args: [
+            { identity: as, ...(runbook ? { runbook } : {}), ...(breaker ? { closeBreaker: true } : {}) },
+          ],
+          startWorkflowOperation: controlStart(config),
+        });
+        process.stdout.write(
+          `Resumed ${runbook ? `runbook ${runbook}` : 'automation'}${breaker ? ' and closed the breaker' : ''}.\n`,
+        );
+      } finally {
+        await client.connection.close();
+      }
+    }),
+  );
+
+  withSettings(
+    program
+      .command('status')
+      .description('Show pauses, the breaker, active remediations and each target’s remaining budget')
+      .option('--json', 'print JSON'),
+    [...section('temporal'), ...section('safety')],
+  ).action(
+    action(async (options: Record<string, unknown>) => {
+      const { json, ...rest } = options as { json?: boolean };
+      const config = configFromOptions(rest);
+      const client = await connect(config);
+      try {
+        const status = await readSafetyStatus(client, config);
+        process.stdout.write(
+          json ? `${JSON.stringify(status, null, 2)}\n` : `${formatSafetyStatus(status)}\n`,
+        );
+      } finally {
+        await client.connection.close();
+      }
+    }),
+  );
+}
