@@ -90,6 +90,9 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities: activities.activities(),
+    // Incidents left open by a test must not hold up the file's end.
+    shutdownGraceTime: '1s',
+    shutdownForceTime: '5s',
   });
   const running = worker.run();
   const config = loadConfig({ env: testEnv(extraEnv) });
