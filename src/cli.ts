@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerAlertCommands } from './commands/alert';
 import { registerAuditCommands } from './commands/audit';
 import { registerConfigCommands } from './commands/config';
+import { registerApprovalCommands } from './commands/approvals';
 import { registerDevCommands } from './commands/dev';
 import { registerIncidentCommands } from './commands/incidents';
 import { registerRunbookCommands } from './commands/runbooks';
@@ -20,6 +21,8 @@ registerAlertCommands(program);
 registerSafetyCommands(program);
 registerIncidentCommands(program);
 registerAuditCommands(program);
+// Last: it adds `incidents pending` to an `incidents` group another module may have created.
+registerApprovalCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`rebound: ${error instanceof Error ? error.message : String(error)}`);

@@ -191,10 +191,44 @@ export function incidentBlocks(
           style: 'danger',
           text: { type: 'plain_text', text: 'Reject' },
           value,
+          // Rejecting usually escalates the incident: one stray click must not do that.
+          confirm: {
+            title: { type: 'plain_text', text: 'Reject this step?' },
+            text: {
+              type: 'plain_text',
+              text: truncate(
+                `Reject ${pending.stepId}? The runbook will not run it and the incident may escalate.`,
+                300,
+              ),
+            },
+            confirm: { type: 'plain_text', text: 'Reject' },
+            deny: { type: 'plain_text', text: 'Cancel' },
+            style: 'danger',
+          },
         },
       ],
     });
   }
+  // Who decided, so the message (updated by the workflow and by the Slack interaction alike) shows it.
+  const decisions = (state.decisions ?? []).slice(-10);
+  if (decisions.length > 0)
+    blocks.push({
+      type: 'context',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: truncate(
+            decisions
+              .map(
+                (d) =>
+                  `${d.decision === 'approve' ? '👍' : '👎'} ${e(d.identity)} ${d.decision === 'approve' ? 'approved' : 'rejected'} \`${e(d.stepId)}\` via ${e(d.channel)}${d.comment ? `: ${e(d.comment)}` : ''}`,
+              )
+              .join('\n'),
+            SECTION_LIMIT,
+          ),
+        },
+      ],
+    });
   const link = incidentLink(publicUrl, state.incidentId);
   const context = `Incident ${e(state.incidentId)} · opened ${e(state.openedAt)}${state.closedAt ? ` · closed ${e(state.closedAt)}` : ''}`;
   blocks.push({
@@ -219,18 +253,23 @@ export interface SlackIntegration {
   slackIncidentMessage: (input: IncidentMessageInput) => Promise<IncidentMessageResult>;
 }
 
+/** A Web API client that never retries on its own (Temporal or the caller decides about retrying). */
+export function createSlackClient(settings: SlackSettings & { token: string }): WebClient {
+  return new WebClient(settings.token, {
+    slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/`,
+    // Temporal retries the activity; the client's own retries (about 30 minutes) could post twice.
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: settings.timeoutMs ?? 15_000,
+    logLevel: LogLevel.ERROR,
+  });
+}
+
 export function createSlackActivities(settings: SlackSettings): SlackIntegration {
   let client: WebClient | undefined;
   const slack = (): WebClient => {
     if (!settings.token) throw notConfigured('Slack', 'SLACK_BOT_TOKEN (slack.token)');
-    client ??= new WebClient(settings.token, {
-      slackApiUrl: settings.apiUrl.endsWith('/') ? settings.apiUrl : `${settings.apiUrl}/`,
-      // Temporal retries the activity; the client's own retries (about 30 minutes) could post twice.
-      retryConfig: { retries: 0 },
-      rejectRateLimitedCalls: true,
-      timeout: settings.timeoutMs ?? 15_000,
-      logLevel: LogLevel.ERROR,
-    });
+    client ??= createSlackClient({ ...settings, token: settings.token });
     return client;
   };
 

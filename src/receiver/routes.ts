@@ -1,5 +1,7 @@
 // Every feature's routes, in one list the commands and tests share.
 import { alertIntakeRoutes } from './alert-routes';
+import { approvalRoutes } from './approvals';
 import type { RouteModule } from './index';
+import { slackInteractionRoutes } from './slack-interactions';
 
-export const ROUTE_MODULES: RouteModule[] = [alertIntakeRoutes];
+export const ROUTE_MODULES: RouteModule[] = [alertIntakeRoutes, approvalRoutes, slackInteractionRoutes];

@@ -1,0 +1,181 @@
+// `rebound approve`, `rebound reject`, `rebound close` and `rebound incidents pending`: humans in the
+// loop from a terminal. Whoever can reach Temporal can decide, so `--as` names the person; the
+// incident's rules (approvers, groups, no self-approval) still apply.
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import {
+  ApprovalError,
+  applyDecision,
+  closeIncident,
+  pendingApprovals,
+  type DecisionResult,
+  type PendingRow,
+} from '../approvals';
+import type { Config } from '../config';
+import { connectClient } from '../temporal-connection';
+import { action, configFromOptions, section, UserError, withSettings } from './common';
+
+/** Exit statuses a script can tell apart. */
+const EXIT = { refused: 1, notFound: 3, unavailable: 4 } as const;
+
+function asUserError(error: unknown): unknown {
+  if (!(error instanceof ApprovalError)) return error;
+  switch (error.kind) {
+    case 'not-found':
+      return new UserError(error.message, EXIT.notFound);
+    case 'unavailable':
+      return new UserError(error.message, EXIT.unavailable);
+    default:
+      return new UserError(`refused: ${error.message}`, EXIT.refused);
+  }
+}
+
+async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+  let client: Client;
+  try {
+    client = await connectClient(config);
+  } catch (error) {
+    throw new UserError(
+      `cannot reach Temporal at ${config.temporal.address}: ${(error as Error).message}`,
+      EXIT.unavailable,
+    );
+  }
+  try {
+    return await fn(client);
+  } catch (error) {
+    throw asUserError(error);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function identityOption(value: unknown): string {
+  const identity = typeof value === 'string' ? value.trim() : '';
+  if (!identity) throw new UserError('--as <name> is required: who is deciding');
+  return identity;
+}
+
+function describeResult(incidentId: string, result: DecisionResult): string {
+  const r = result.recorded;
+  const verb = r.decision === 'approve' ? 'approved' : 'rejected';
+  const lines = [
+    `${r.identity} ${verb} step ${r.stepId} of incident ${incidentId} via ${r.channel} at ${r.at}${r.comment ? `: ${r.comment}` : ''}`,
+  ];
+  if (result.duplicate) lines.push('(already recorded earlier; recorded once)');
+  const pending = result.state?.pendingApproval;
+  if (pending && pending.stepId === r.stepId)
+    lines.push(
+      `still waiting: ${pending.approvedBy.length} of ${pending.minApprovers} approvals (approved by ${pending.approvedBy.join(', ') || 'nobody'})`,
+    );
+  return lines.join('\n');
+}
+
+function formatPending(rows: PendingRow[]): string {
+  if (rows.length === 0) return 'No incident is waiting for an approval.';
+  return rows
+    .map((r) =>
+      [
+        `${r.incidentId}  step ${r.stepId}`,
+        `  prompt:    ${r.prompt}`,
+        `  approvers: ${r.approvers.join(', ') || 'nobody'} (${r.minApprovers} needed)`,
+        `  approved:  ${r.approvedBy.join(', ') || 'nobody yet'} (${r.approvedBy.length}/${r.minApprovers})`,
+        `  since:     ${r.since}`,
+        `  deadline:  ${r.deadline}`,
+      ].join('\n'),
+    )
+    .join('\n\n');
+}
+
+function decisionCommand(program: Command, decision: 'approve' | 'reject'): void {
+  withSettings(
+    program
+      .command(decision)
+      .description(
+        decision === 'approve'
+          ? 'Approve the step an incident waits on (exit 1 refused, 3 no open incident, 4 Temporal unreachable)'
+          : 'Reject the step an incident waits on (exit 1 refused, 3 no open incident, 4 Temporal unreachable)',
+      )
+      .argument('<incident>', 'incident id (the workflow id, e.g. incident/failover/shop)')
+      .option('--step <id>', 'the approval step (default: the one pending)')
+      .option('--as <name>', 'who is deciding (checked against the step’s approvers)')
+      .option('--comment <text>', 'why, for the audit record')
+      .option('--request-id <id>', 'idempotency key; the same decision with the same key is recorded once'),
+    section('temporal'),
+  ).action(
+    action(async (incidentId: string, options: Record<string, unknown>) => {
+      const { step, as, comment, requestId, ...settings } = options;
+      const identity = identityOption(as);
+      const config = configFromOptions(settings);
+      const result = await withClient(config, (client) =>
+        applyDecision(client, config, {
+          incidentId,
+          decision,
+          identity,
+          channel: 'cli',
+          ...(typeof step === 'string' ? { stepId: step } : {}),
+          ...(typeof comment === 'string' && comment ? { comment } : {}),
+          ...(typeof requestId === 'string' && requestId ? { requestId } : {}),
+        }),
+      );
+      console.log(describeResult(incidentId, result));
+    }),
+  );
+}
+
+export function registerApprovalCommands(program: Command): void {
+  decisionCommand(program, 'approve');
+  decisionCommand(program, 'reject');
+
+  withSettings(
+    program
+      .command('close')
+      .description('Close an escalated incident by hand (it stops waiting for its alert to resolve)')
+      .argument('<incident>', 'incident id')
+      .option('--as <name>', 'who is closing it')
+      .option('--comment <text>', 'why, for the audit record'),
+    section('temporal'),
+  ).action(
+    action(async (incidentId: string, options: Record<string, unknown>) => {
+      const { as, comment, ...settings } = options;
+      const identity = identityOption(as);
+      const config = configFromOptions(settings);
+      const state = await withClient(config, (client) =>
+        closeIncident(client, {
+          incidentId,
+          identity,
+          channel: 'cli',
+          ...(typeof comment === 'string' && comment ? { comment } : {}),
+        }),
+      );
+      console.log(
+        `${identity} closed incident ${state.incidentId}${state.closedBy?.comment ? `: ${state.closedBy.comment}` : ''}`,
+      );
+    }),
+  );
+
+  // The `incidents` group may already exist (other incident commands register it); add to it.
+  const incidents =
+    program.commands.find((c) => c.name() === 'incidents') ??
+    program.command('incidents').description('Find and inspect incidents');
+  withSettings(
+    incidents
+      .command('pending')
+      .description('List running incidents waiting for an approval: step, prompt, approvers, since, deadline')
+      .option('--json', 'print JSON')
+      .option('--timeout <seconds>', 'how long each incident may take to answer (default 5)'),
+    section('temporal'),
+  ).action(
+    action(async (options: Record<string, unknown>) => {
+      const { json, timeout, ...settings } = options;
+      const config = configFromOptions(settings);
+      const { rows, unanswered } = await withClient(config, (client) =>
+        pendingApprovals(client, { queryTimeoutMs: Number(timeout) > 0 ? Number(timeout) * 1000 : 5_000 }),
+      );
+      console.log(json ? JSON.stringify(rows, null, 2) : formatPending(rows));
+      if (unanswered.length > 0)
+        console.error(
+          `rebound: ${unanswered.length} running incident(s) did not answer within the timeout (is a worker running?): ${unanswered.join(', ')}`,
+        );
+    }),
+  );
+}
