@@ -23,12 +23,12 @@ export interface AdmitInput {
   runbook: string;
   target: string;
   resources: string[];
-  /** Task queue of the incident: safety state is kept per task queue (per deployment). */
-  taskQueue: string;
+  /** Safety state is kept per scope: one deployment, named by its task queue. */
+  scope: string;
 }
 
 export interface ConsumeInput {
-  taskQueue: string;
+  scope: string;
   resource: string;
   key: string;
   incidentId: string;
@@ -40,7 +40,7 @@ export type AdmitResult = AdmitAnswer & { lockWaitMs: number };
 
 export interface SafetyActivities {
   safetyAdmit(input: AdmitInput): Promise<AdmitResult>;
-  safetyLeave(input: { incidentId: string; taskQueue: string }): Promise<void>;
+  safetyLeave(input: { incidentId: string; scope: string }): Promise<void>;
   budgetConsume(input: ConsumeInput): Promise<BudgetAnswer>;
 }
 
@@ -66,6 +66,20 @@ export function budgetPolicy(config: Config): BudgetPolicy {
   };
 }
 
+/**
+ * Runs a call to a safety workflow bounded in time and cancelled with the activity. The safety
+ * workflows may be served by this very worker: while it drains it stops taking workflow tasks, so an
+ * unbounded wait here would hold the shutdown forever. A timed-out call is retried by Temporal.
+ */
+async function bounded<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+  const signal = Context.current().cancellationSignal;
+  return client.connection.withAbortSignal(signal, () =>
+    client.connection.withDeadline(Date.now() + SAFETY_CALL_TIMEOUT_MS, fn),
+  );
+}
+
+const SAFETY_CALL_TIMEOUT_MS = 20_000;
+
 function updateId(parts: string[]): string {
   return parts.join('|').slice(0, 900);
 }
@@ -84,41 +98,46 @@ export function createSafetyActivities(config: Config, client: () => Client): Sa
   };
   return {
     async safetyAdmit(input) {
-      const answer = await client().workflow.executeUpdateWithStart(admitUpdate, {
-        args: [
-          {
-            incidentId: input.incidentId,
-            runbook: input.runbook,
-            target: input.target,
-            resources: input.resources,
-            policy: breakerPolicy(config),
-            summary,
-          },
-        ],
-        // One admission per activity attempt series: a retried activity gets the same answer.
-        updateId: updateId([
-          'admit',
-          input.incidentId,
-          Context.current().info.workflowExecution?.runId ?? '',
-          Context.current().info.activityId,
-        ]),
-        startWorkflowOperation: new WithStartWorkflowOperation(CONTROL_WORKFLOW_TYPE, {
-          workflowId: controlWorkflowId(input.taskQueue),
-          taskQueue: input.taskQueue,
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          args: [{}],
+      const answer = await bounded(client(), () =>
+        client().workflow.executeUpdateWithStart(admitUpdate, {
+          args: [
+            {
+              incidentId: input.incidentId,
+              runbook: input.runbook,
+              target: input.target,
+              resources: input.resources,
+              policy: breakerPolicy(config),
+              summary,
+            },
+          ],
+          // One admission per activity attempt series: a retried activity gets the same answer.
+          updateId: updateId([
+            'admit',
+            input.incidentId,
+            Context.current().info.workflowExecution?.runId ?? '',
+            Context.current().info.activityId,
+          ]),
+          startWorkflowOperation: new WithStartWorkflowOperation(CONTROL_WORKFLOW_TYPE, {
+            workflowId: controlWorkflowId(input.scope),
+            // The safety workflows run where this activity runs: the incident's own task queue.
+            taskQueue: Context.current().info.taskQueue,
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            args: [{}],
+          }),
         }),
-      });
+      );
       return { ...answer, lockWaitMs: config.safety.lockWait };
     },
 
     async safetyLeave(input) {
       try {
-        await client()
-          .workflow.getHandle(controlWorkflowId(input.taskQueue))
-          .executeUpdate(leaveUpdate, {
-            args: [{ incidentId: input.incidentId }],
-          });
+        await bounded(client(), () =>
+          client()
+            .workflow.getHandle(controlWorkflowId(input.scope))
+            .executeUpdate(leaveUpdate, {
+              args: [{ incidentId: input.incidentId }],
+            }),
+        );
       } catch (error) {
         // No control workflow means nothing to leave; anything else is worth a retry.
         if ((error as Error).name === 'WorkflowNotFoundError') return;
@@ -127,24 +146,26 @@ export function createSafetyActivities(config: Config, client: () => Client): Sa
     },
 
     async budgetConsume(input) {
-      return client().workflow.executeUpdateWithStart(consumeBudgetUpdate, {
-        args: [
-          {
-            key: input.key,
-            incidentId: input.incidentId,
-            stepId: input.stepId,
-            action: input.action,
-            policy: budgetPolicy(config),
-          },
-        ],
-        updateId: updateId(['consume', input.key]),
-        startWorkflowOperation: new WithStartWorkflowOperation(BUDGET_WORKFLOW_TYPE, {
-          workflowId: budgetWorkflowId(input.taskQueue, input.resource),
-          taskQueue: input.taskQueue,
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          args: [{ resource: input.resource }],
+      return bounded(client(), () =>
+        client().workflow.executeUpdateWithStart(consumeBudgetUpdate, {
+          args: [
+            {
+              key: input.key,
+              incidentId: input.incidentId,
+              stepId: input.stepId,
+              action: input.action,
+              policy: budgetPolicy(config),
+            },
+          ],
+          updateId: updateId(['consume', input.key]),
+          startWorkflowOperation: new WithStartWorkflowOperation(BUDGET_WORKFLOW_TYPE, {
+            workflowId: budgetWorkflowId(input.scope, input.resource),
+            taskQueue: Context.current().info.taskQueue,
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            args: [{ resource: input.resource }],
+          }),
         }),
-      });
+      );
     },
   };
 }

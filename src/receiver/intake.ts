@@ -200,6 +200,7 @@ function plan(
       snapshot,
       dryRun: deps.config.runbooks.dryRun,
       triggeredBy: `${source}:${receiver}`,
+      safetyScope: deps.config.temporal.taskQueue,
     },
   };
 }

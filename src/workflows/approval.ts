@@ -82,7 +82,10 @@ export function refusal(
     decision.decision === 'approve'
   )
     return `${decision.identity} triggered this incident and may not approve it`;
-  const earlier = ctx.decisions.find((d) => d.stepId === pending.stepId && d.identity === decision.identity);
+  // Only this visit of the step counts: a runbook that loops back asks everyone again.
+  const earlier = ctx.decisions.find(
+    (d) => d.stepId === pending.stepId && d.identity === decision.identity && d.at >= pending.since,
+  );
   if (earlier && !(decision.requestId && earlier.requestId === decision.requestId))
     return `${decision.identity} already decided step "${pending.stepId}" (${earlier.decision} at ${earlier.at})`;
   return undefined;

@@ -38,6 +38,8 @@ export interface IncidentInput {
   triggeredBy?: string;
   /** Set when continuing as new: where the previous run stopped. */
   resume?: ResumePoint;
+  /** Which locks, budgets and control workflow apply: the receiver's task queue (default "default"). */
+  safetyScope?: string;
   /** History length at which the incident continues as new (default 10,000; tests lower it). */
   continueAsNewAt?: number;
 }

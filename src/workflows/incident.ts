@@ -151,7 +151,9 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   let admitted = false;
   /** The breaker took this incident over: its own messages give way to the breaker's one summary. */
   let suppressMessages = false;
-  const taskQueue = workflowInfo().taskQueue;
+  // Locks, budgets and the control workflow are shared by the incidents of one deployment. The scope
+  // comes from the input (not workflowInfo().taskQueue, which differs when a history is replayed).
+  const safetyScope = input.safetyScope ?? 'default';
   const safety = proxyActivities<ReboundActivities>({
     startToCloseTimeout: '30s',
     retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
@@ -193,7 +195,8 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
         (d) =>
           d.stepId === pending.stepId &&
           d.identity === decision.identity &&
-          d.requestId === decision.requestId,
+          d.requestId === decision.requestId &&
+          d.at >= pending.since,
       );
       if (earlier) return earlier;
       const recorded: RecordedDecision = {
@@ -386,7 +389,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     if (admitted) {
       admitted = false;
       try {
-        await safety.safetyLeave({ incidentId: state.incidentId, taskQueue });
+        await safety.safetyLeave({ incidentId: state.incidentId, scope: safetyScope });
       } catch (error) {
         note(
           'safety',
@@ -648,7 +651,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       runbook: runbook.name,
       target: state.targetKey,
       resources: selection.resources,
-      taskQueue,
+      scope: safetyScope,
     });
     if (admission.decision === 'paused') {
       note('safety', `${admission.reason}: ${step.id} only records what it would do`);
@@ -682,7 +685,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     for (const resource of selection.resources) {
       for (;;) {
         const answer = await safety.budgetConsume({
-          taskQueue,
+          scope: safetyScope,
           resource,
           key: `${state.incidentId}|${workflowInfo().firstExecutionRunId}|${step.id}|${visits[step.id] ?? 1}|${resource}`,
           incidentId: state.incidentId,
@@ -728,8 +731,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     for (;;) {
       try {
         const handle = await startChild(targetLock, {
-          workflowId: lockWorkflowId(taskQueue, resource),
-          taskQueue,
+          workflowId: lockWorkflowId(safetyScope, resource),
           args: [{ resource, holder: state.incidentId }],
           parentClosePolicy: ParentClosePolicy.TERMINATE,
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',

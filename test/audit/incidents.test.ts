@@ -110,7 +110,7 @@ async function open(
   return client.workflow.signalWithStart<typeof incident, [AlertNotification]>(INCIDENT_WORKFLOW_TYPE, {
     taskQueue,
     workflowId,
-    args: [{ incidentId: workflowId, targetKey: target, snapshot, dryRun: false }],
+    args: [{ incidentId: workflowId, targetKey: target, snapshot, dryRun: false, safetyScope: taskQueue }],
     signal: alertSignal,
     signalArgs: [
       {

@@ -72,6 +72,7 @@ export async function openIncident(
         targetKey: 'test-target',
         snapshot,
         dryRun: options.dryRun ?? false,
+        safetyScope: taskQueue,
         ...(options.triggeredBy ? { triggeredBy: options.triggeredBy } : {}),
       },
     ],

@@ -383,7 +383,16 @@ describe('long incidents', () => {
       const handle = await client.workflow.signalWithStart('incident', {
         taskQueue,
         workflowId: `test/can/${Date.now()}`,
-        args: [{ incidentId: 'can', targetKey: 'db-2', snapshot, dryRun: false, continueAsNewAt: 60 }],
+        args: [
+          {
+            incidentId: 'can',
+            targetKey: 'db-2',
+            snapshot,
+            dryRun: false,
+            continueAsNewAt: 60,
+            safetyScope: taskQueue,
+          },
+        ],
         signal: 'alert',
         signalArgs: [{ alert: firing, source: 'test', receivedAt: new Date().toISOString() }],
       });
