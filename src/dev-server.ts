@@ -29,6 +29,8 @@ export interface DevServer {
   uiUrl?: string;
   pid: number;
   stop(): Promise<void>;
+  /** Ends the server at once, synchronously: for a process that is about to exit. */
+  kill(): void;
   /** Resolves when the server process exits by itself or is stopped. */
   exited: Promise<number | null>;
 }
@@ -117,6 +119,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     uiUrl: options.uiPort > 0 ? `http://${host}:${options.uiPort}` : undefined,
     pid: child.pid ?? -1,
     stop,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
     exited,
   };
 }

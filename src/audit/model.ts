@@ -20,7 +20,17 @@ export interface AuditEntry {
   eventId: number;
   at: string;
   kind:
-    'start' | 'alert' | 'signal' | 'status' | 'step' | 'message' | 'approval' | 'close' | 'timer' | 'outcome';
+    | 'start'
+    | 'alert'
+    | 'signal'
+    | 'status'
+    | 'step'
+    | 'message'
+    | 'safety'
+    | 'approval'
+    | 'close'
+    | 'timer'
+    | 'outcome';
   text: string;
   /** Further lines shown under the entry. */
   detail: string[];
@@ -36,7 +46,7 @@ export interface ActivityAudit {
   activityType: string;
   /** The runbook step it served (ctx.stepId), or what it was for when no step. */
   stepId?: string;
-  purpose: 'step' | 'message';
+  purpose: 'step' | 'message' | 'safety';
   scheduledEventId: number;
   scheduledAt: string;
   startedAt?: string;
@@ -126,6 +136,38 @@ export interface AuditRecord {
 }
 
 const MESSAGE_ACTIVITIES = new Set(['notify', 'slackIncidentMessage']);
+/** The guards before a mutating step: the kill switch and breaker, the budget, leaving the active list. */
+const SAFETY_ACTIVITIES = new Set(['safetyAdmit', 'budgetConsume', 'safetyLeave']);
+
+/** One line an auditor reads for a safety activity: what was asked and what the guard answered. */
+export function describeSafety(a: ActivityAudit): string {
+  const input = isObject(a.input) ? a.input : {};
+  const result = isObject(a.result) ? a.result : {};
+  if (a.outcome !== 'completed') return `${a.activityType} ${a.outcome ?? 'running'}`;
+  switch (a.activityType) {
+    case 'safetyAdmit': {
+      const resources = Array.isArray(input.resources) ? input.resources.join(', ') : '?';
+      const decision = typeof result.decision === 'string' ? result.decision : '?';
+      const verdict =
+        decision === 'act'
+          ? 'cleared to act'
+          : decision === 'paused'
+            ? 'paused: record only'
+            : 'held back by the breaker';
+      return `safety check before acting on ${resources}: ${verdict}${typeof result.reason === 'string' ? ` (${result.reason})` : ''}`;
+    }
+    case 'budgetConsume': {
+      const resource = typeof input.resource === 'string' ? input.resource : '?';
+      if (result.allowed === true)
+        return `budget for ${resource}: action counted, ${String(result.remaining)} left in the window`;
+      if (result.reason === 'backoff')
+        return `budget for ${resource}: backing off until ${String(result.retryAt)}`;
+      return `budget for ${resource}: used up (${String(result.used)} of ${String(result.max)}); next allowed at ${String(result.nextAt)}`;
+    }
+    default:
+      return 'left the list of active remediations';
+  }
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -364,9 +406,10 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
         activityId: scheduled.activityId ?? '?',
         activityType: type,
         ...(typeof ctx?.stepId === 'string' ? { stepId: ctx.stepId } : {}),
-        purpose:
-          MESSAGE_ACTIVITIES.has(type) &&
-          !(typeof ctx?.stepId === 'string' && isRunbookStep(input, ctx.stepId))
+        purpose: SAFETY_ACTIVITIES.has(type)
+          ? 'safety'
+          : MESSAGE_ACTIVITIES.has(type) &&
+              !(typeof ctx?.stepId === 'string' && isRunbookStep(input, ctx.stepId))
             ? 'message'
             : 'step',
         scheduledEventId: id,
@@ -419,6 +462,8 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
       }
       if (a.purpose === 'message') {
         entry(event, 'message', `${describeMessage(a)}: ${outcomeVerb(a)}`, activityLines(a).slice(1));
+      } else if (a.purpose === 'safety') {
+        entry(event, 'safety', describeSafety(a), a.error ? activityLines(a).slice(1) : []);
       } else {
         entry(
           event,
@@ -427,6 +472,28 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
           activityLines(a),
         );
       }
+      continue;
+    }
+
+    // Per-target locks are child workflows named after the target.
+    const childStarted = event.childWorkflowExecutionStartedEventAttributes;
+    if (childStarted) {
+      entry(event, 'safety', `lock taken: ${lockName(childStarted.workflowExecution?.workflowId)}`, []);
+      continue;
+    }
+    const childFailed = event.startChildWorkflowExecutionFailedEventAttributes;
+    if (childFailed) {
+      entry(
+        event,
+        'safety',
+        `lock busy: ${lockName(childFailed.workflowId)} is held by another incident`,
+        [],
+      );
+      continue;
+    }
+    const released = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
+    if (released && released.signalName === 'release') {
+      entry(event, 'safety', `lock released: ${lockName(released.workflowExecution?.workflowId)}`, []);
       continue;
     }
 
@@ -587,6 +654,13 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
   }
   record.entries.sort((a, b) => a.eventId - b.eventId);
   return record;
+}
+
+/** lock/<scope>/<resource> -> <resource>. */
+function lockName(workflowId: string | null | undefined): string {
+  const id = workflowId ?? '?';
+  const parts = id.split('/');
+  return parts.length > 2 && parts[0] === 'lock' ? parts.slice(2).join('/') : id;
 }
 
 function isRunbookStep(input: IncidentInput | undefined, stepId: string): boolean {

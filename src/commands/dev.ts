@@ -41,8 +41,9 @@ function onShutdown(steps: Array<[string, () => Promise<void>]>): Promise<void> 
         resolve();
       })();
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // `on`, not `once`: a second signal must reach `stop` (and its exit handlers), not kill the process outright.
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
 }
 
@@ -133,6 +134,9 @@ export function registerDevCommands(program: Command): void {
         throw new UserError((error as Error).message, 1);
       }
       config.temporal.address = server.address;
+      // The server runs in its own process group (so Ctrl-C reaches Rebound first); if Rebound is
+      // forced to exit (a second Ctrl-C, a crash), it must not be left running.
+      process.once('exit', () => server.kill());
       let tokenNote = '';
       if (config.receiver.auth === 'required' && !config.receiver.token && !config.receiver.basicUser) {
         config.receiver.token = devWebhookToken(dataDir);

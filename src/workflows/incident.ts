@@ -341,7 +341,8 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       slackTs = result.ts;
       slackChannel = result.channel ?? slackChannel;
     } catch (error) {
-      note('message', `Slack incident message not updated: ${errorMessage(error)}`);
+      const failure = describeFailure(error);
+      note('message', `Slack incident message not updated: ${failure.type}: ${failure.message}`);
     }
   }
 
@@ -590,6 +591,14 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     const fn = act[name] as (arg: { params: unknown; ctx: StepContext }) => Promise<unknown>;
     rec.attempts += 1;
     const { maxTargets: _maxTargets, ...activityParams } = params;
+    // A notify step without `to` goes where the runbook's notifications go.
+    if (step.type === 'notify' && activityParams.to === undefined) {
+      const to =
+        activityParams.channel === 'email'
+          ? runbook.notifications?.email?.to
+          : runbook.notifications?.slack?.channel;
+      if (to !== undefined) activityParams.to = to;
+    }
     // A list of containers is one action per container, each its own activity.
     if (clearance.kind !== 'outcome' && clearance.containers.length > 1) {
       const results: unknown[] = [];

@@ -32,6 +32,7 @@ describe('rebound dev', () => {
       TEMPORAL_TASK_QUEUE: 'dev-test',
     };
     const first = startRebound(['dev'], env);
+    let firstExit: number | null = null;
     try {
       await first.waitFor(/Press Ctrl-C to stop/);
       const out = first.output();
@@ -54,12 +55,14 @@ describe('rebound dev', () => {
       assert.equal(Number(retention.config?.workflowExecutionRetentionTtl?.seconds), 30 * 86_400);
       await connection.close();
     } finally {
-      assert.equal(await first.stop('SIGTERM'), 0, first.output());
+      firstExit = await first.stop('SIGTERM');
     }
+    assert.equal(firstExit, 0, first.output());
     assert.match(first.output(), /temporal stopped/);
     assert.equal(processesUsing(dataDir), '', 'nothing is left running after SIGTERM');
 
     const second = startRebound(['dev'], env);
+    let secondExit: number | null = null;
     try {
       await second.waitFor(/Press Ctrl-C to stop/);
       const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
@@ -69,9 +72,30 @@ describe('rebound dev', () => {
       await client.workflow.getHandle('survives-restart').terminate('test done');
       await connection.close();
     } finally {
-      assert.equal(await second.stop('SIGINT'), 0, second.output());
+      secondExit = await second.stop('SIGINT');
     }
+    assert.equal(secondExit, 0, second.output());
     assert.equal(processesUsing(dataDir), '');
+  });
+
+  it('never leaves Temporal running, even when forced to exit by a second signal', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rebound-dev-'));
+    const env = {
+      TEMPORAL_CLI_PATH: temporalCliPath(),
+      REBOUND_DATA_DIR: dataDir,
+      REBOUND_TEMPORAL_PORT: String(await freePort()),
+      REBOUND_UI_PORT: '0',
+      REBOUND_PORT: String(await freePort()),
+    };
+    const dev = startRebound(['dev'], env);
+    await dev.waitFor(/Press Ctrl-C to stop/);
+    await new Promise((r) => setTimeout(r, 1000));
+    dev.child.kill('SIGINT');
+    await dev.waitFor(/SIGINT received: shutting down/);
+    const code = await dev.stop('SIGINT');
+    assert.notEqual(code, 0, 'a forced exit says so in its status');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(processesUsing(dataDir), '', 'the embedded Temporal is gone too');
   });
 
   it('refuses a bad setting with a message naming it, before starting anything', async () => {
