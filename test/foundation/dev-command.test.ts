@@ -32,7 +32,7 @@ describe('rebound dev', () => {
       TEMPORAL_TASK_QUEUE: 'dev-test',
     };
     const first = startRebound(['dev'], env);
-    let firstExit: number | null = null;
+    let firstExit: number | null;
     try {
       await first.waitFor(/Press Ctrl-C to stop/);
       const out = first.output();
@@ -62,7 +62,7 @@ describe('rebound dev', () => {
     assert.equal(processesUsing(dataDir), '', 'nothing is left running after SIGTERM');
 
     const second = startRebound(['dev'], env);
-    let secondExit: number | null = null;
+    let secondExit: number | null;
     try {
       await second.waitFor(/Press Ctrl-C to stop/);
       const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
