@@ -103,7 +103,13 @@ describe('the demo service', () => {
       stream.on('error', reject);
       stream.resume();
     });
-    assert.equal((await exec.inspect()).ExitCode, 0);
+    // The stream can end a moment before Docker records the exec's exit code.
+    let execState = await exec.inspect();
+    for (let i = 0; i < 50 && execState.Running; i += 1) {
+      await new Promise((r) => setTimeout(r, 100));
+      execState = await exec.inspect();
+    }
+    assert.equal(execState.ExitCode, 0);
     assert.equal((await health(port)).status, 404);
     let inspected: ContainerState | undefined;
     const deadline = Date.now() + 15_000;
