@@ -6,6 +6,7 @@ import { buildAudit, type AuditRecord } from './audit/model';
 import type { History } from './audit/history';
 import {
   INCIDENT_WORKFLOW_TYPE,
+  NO_ALERT,
   stateQuery,
   type IncidentState,
   type IncidentStatus,
@@ -171,16 +172,7 @@ export function stateFromHistory(history: History, id?: string): IncidentState {
 export function stateFromAudit(r: AuditRecord): IncidentState {
   const base = r.input?.resume?.state;
   const lastAlert = [...r.alerts].reverse().find((a) => a.notification)?.notification;
-  const alert = lastAlert?.alert ??
-    base?.alert ?? {
-      status: 'firing' as const,
-      labels: {},
-      annotations: {},
-      startsAt: '',
-      endsAt: '',
-      generatorURL: '',
-      fingerprint: '',
-    };
+  const alert = lastAlert?.alert ?? base?.alert ?? { ...NO_ALERT };
   const steps: StepRecord[] = (r.input?.snapshot.runbook.steps ?? []).map((step) => {
     const earlier = base?.steps.find((s) => s.id === step.id);
     const runs = r.activities.filter((a) => a.purpose === 'step' && a.stepId === step.id);

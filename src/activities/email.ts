@@ -1,6 +1,7 @@
 // Escalation mail over SMTP (nodemailer). Each mail has a Message-ID derived from the incident and step,
 // so a retried attempt sends recognisably the same mail. SMTP's own answer decides retrying: 4xx is
 // "try again later", 5xx is a refusal.
+import { escapeHtml } from '../html-escape';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import nodemailer, { type Transporter } from 'nodemailer';
@@ -13,15 +14,6 @@ export interface EmailSettings {
   from: string;
   timeoutMs: number;
   publicUrl?: string;
-}
-
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 }
 
 /** The same incident and step always give the same Message-ID. */

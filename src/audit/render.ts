@@ -1,5 +1,6 @@
 // Renders an audit record as plain text, Markdown, JSON or one self-contained HTML page. Everything
 // that came from an alert, a runbook or a person is data: escaped for Markdown and HTML.
+import { escapeHtml } from '../html-escape';
 import type { StepRecord } from '../workflows/contract';
 import {
   activityLines,
@@ -209,15 +210,6 @@ export function renderMarkdown(r: AuditRecord): string {
 
 export function renderJson(r: AuditRecord): string {
   return JSON.stringify(r, null, 2) + '\n';
-}
-
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 }
 
 const CSS = `

@@ -16,6 +16,17 @@ export interface AlertSnapshot {
   fingerprint: string;
 }
 
+/** The alert before the first notification arrives. */
+export const NO_ALERT: AlertSnapshot = {
+  status: 'firing',
+  labels: {},
+  annotations: {},
+  startsAt: '',
+  endsAt: '',
+  generatorURL: '',
+  fingerprint: '',
+};
+
 /** A notification about the incident's alert, as delivered by the receiver. */
 export interface AlertNotification {
   alert: AlertSnapshot;

@@ -50,6 +50,7 @@ import { CHECK_STEP_TYPES, mutationTargets, referencedSteps } from './mutation-t
 import { lockWorkflowId, releaseLockSignal } from './safety-contract';
 import { nowIso, nowMs } from './clock';
 import {
+  NO_ALERT,
   alertSignal,
   closeUpdate,
   decideUpdate,
@@ -120,15 +121,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     dryRun: input.dryRun,
     status: 'open',
     phase: steps[0]?.phase ?? 'detect',
-    alert: {
-      status: 'firing',
-      labels: {},
-      annotations: {},
-      startsAt: '',
-      endsAt: '',
-      generatorURL: '',
-      fingerprint: '',
-    },
+    alert: { ...NO_ALERT },
     alertFiring: true,
     notifications: 0,
     steps: steps.map((s) => ({ id: s.id, type: s.type, phase: s.phase, status: 'pending', attempts: 0 })),
