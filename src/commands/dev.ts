@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { SETTINGS, receiverAuthProblems, type Config, type SettingKey } from '../config';
 import { startDevServer, type DevServer } from '../dev-server';
 import { logger, setLogLevel } from '../log';
-import { startReceiver, type Receiver } from '../receiver';
+import { InvalidRunbooksError, loadCatalog, startReceiver, type Receiver } from '../receiver';
+import type { RunbookCatalog } from '../runbooks/catalog';
 import { ROUTE_MODULES } from '../receiver/routes';
 import { locateTemporalCli, temporalCliVersion } from '../temporal-cli';
 import { connectWorkerConnection, lazyClient } from '../temporal-connection';
@@ -53,6 +54,16 @@ export function devWebhookToken(dataDir: string): string {
   const token = randomBytes(24).toString('base64url');
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
+}
+
+/** The runbooks, checked before anything starts: a bad directory stops the command with the lint messages. */
+function catalogOrExit(config: Config): RunbookCatalog {
+  try {
+    return loadCatalog(config);
+  } catch (error) {
+    if (error instanceof InvalidRunbooksError) throw new UserError(error.message, 1);
+    throw error;
+  }
 }
 
 async function runWorkerUntilSignal(config: Config): Promise<WorkerSet> {
@@ -101,6 +112,7 @@ export function registerDevCommands(program: Command): void {
     action(async (options: Record<string, unknown>) => {
       const config = configFromOptions(options);
       setLogLevel(config.log.level);
+      const catalog = catalogOrExit(config);
       const started = Date.now();
       const dataDir = path.resolve(config.dev.dataDir);
       const cli = await locateTemporalCli({ cacheDir: dataDir, log: (line) => log.info(line) });
@@ -130,7 +142,7 @@ export function registerDevCommands(program: Command): void {
       let receiver: Receiver | undefined;
       try {
         workers = await runWorkerUntilSignal(config);
-        receiver = await startReceiver(config, lazyClient(config), ROUTE_MODULES);
+        receiver = await startReceiver(config, lazyClient(config), ROUTE_MODULES, { catalog });
       } catch (error) {
         await receiver?.close();
         await workers?.shutdown();
@@ -184,7 +196,8 @@ export function registerDevCommands(program: Command): void {
       setLogLevel(config.log.level);
       const problems = receiverAuthProblems(config);
       if (problems.length > 0) throw new UserError(problems.join('\n'));
-      const receiver = await startReceiver(config, lazyClient(config), ROUTE_MODULES);
+      const catalog = catalogOrExit(config);
+      const receiver = await startReceiver(config, lazyClient(config), ROUTE_MODULES, { catalog });
       process.stdout.write(
         `Rebound receiver listening on ${receiver.url} (Temporal ${config.temporal.address})\n`,
       );

@@ -1,7 +1,9 @@
 // The HTTP receiver: stateless; Temporal is the only store. Feature modules add their routes here.
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { logger } from '../log';
+import { RunbookValidationError, loadRunbooks, type RunbookCatalog } from '../runbooks/catalog';
 import { Router, listen, sendJson, sendText, type Listening } from './http';
 import { createMetrics, type ReceiverMetrics } from './metrics';
 
@@ -11,6 +13,10 @@ export interface ReceiverDeps {
   config: Config;
   client: Client;
   metrics: ReceiverMetrics;
+  /** The runbooks alerts are routed to, loaded and validated once at start. */
+  catalog: RunbookCatalog;
+  /** Deadline of each call to Temporal while answering a request (default 10 s). */
+  temporalTimeoutMs?: number;
 }
 
 /** A feature's routes (alert intake, approvals, Slack interactions). */
@@ -18,6 +24,33 @@ export type RouteModule = (router: Router, deps: ReceiverDeps) => void;
 
 export interface Receiver extends Listening {
   metrics: ReceiverMetrics;
+}
+
+export class InvalidRunbooksError extends Error {
+  override name = 'InvalidRunbooksError';
+}
+
+/**
+ * The runbook catalog of config.runbooks.dir. A directory with problems is refused with every
+ * problem listed as `rebound runbooks lint` shows them, so the receiver never starts half-configured.
+ */
+export function loadCatalog(config: Config): RunbookCatalog {
+  try {
+    return loadRunbooks(config.runbooks.dir);
+  } catch (error) {
+    if (!(error instanceof RunbookValidationError)) throw error;
+    const lines = error.problems.map((p) =>
+      p.file === config.runbooks.dir
+        ? `  ${p.file}: ${p.message}`
+        : `  ${path.join(config.runbooks.dir, p.file)}:${p.line}:${p.column}: ${p.message}`,
+    );
+    throw new InvalidRunbooksError(
+      [
+        `The runbooks in ${config.runbooks.dir} (runbooks.dir) are not valid; fix them (see \`rebound runbooks lint\`):`,
+        ...lines,
+      ].join('\n'),
+    );
+  }
 }
 
 /** Whether Temporal answers within two seconds. */
@@ -34,8 +67,9 @@ export async function startReceiver(
   config: Config,
   client: Client,
   modules: RouteModule[] = [],
-  options: { port?: number } = {},
+  options: { port?: number; catalog?: RunbookCatalog; temporalTimeoutMs?: number } = {},
 ): Promise<Receiver> {
+  const catalog = options.catalog ?? loadCatalog(config);
   const metrics = createMetrics();
   const router = new Router();
   router.add('GET', '/healthz', ({ res }) => sendJson(res, 200, { status: 'ok' }));
@@ -50,7 +84,13 @@ export async function startReceiver(
   router.add('GET', '/metrics', async ({ res }) =>
     sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
   );
-  const deps: ReceiverDeps = { config, client, metrics };
+  const deps: ReceiverDeps = {
+    config,
+    client,
+    metrics,
+    catalog,
+    ...(options.temporalTimeoutMs !== undefined ? { temporalTimeoutMs: options.temporalTimeoutMs } : {}),
+  };
   for (const addRoutes of modules) addRoutes(router, deps);
   const listening = await listen(router, config.receiver.host, options.port ?? config.receiver.port);
   log.info('receiver listening', { url: listening.url });
