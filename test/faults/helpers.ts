@@ -1,12 +1,30 @@
 // Shared by the fault tests: a `rebound worker` child process, and the history of an incident read
 // straight from Temporal (which needs no worker, unlike a query).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { startRebound, type RunningProcess } from '../support/processes';
+import { workflowBundle } from '../support/temporal';
 
-/** Starts `rebound worker` with this environment and waits until it polls. */
+/** The real workflow bundle in a file, built once per test process, for worker-child.ts. */
+export async function workflowBundleFile(): Promise<string> {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'rebound-bundle-')), 'workflows.js');
+  writeFileSync(file, (await workflowBundle()).code);
+  return file;
+}
+
+/**
+ * Starts a worker process (worker-child.ts: `rebound worker` with a prebuilt bundle) with this
+ * environment and waits until it polls.
+ */
 export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<RunningProcess> {
-  const worker = startRebound(['worker'], { REBOUND_LOG_LEVEL: 'info', ...env });
+  const worker = startRebound([], { REBOUND_LOG_LEVEL: 'info', ...env }, undefined, [
+    '--import',
+    'tsx',
+    path.join(__dirname, 'worker-child.ts'),
+  ]);
   await worker.waitFor(/worker polling/, 90_000);
   return worker;
 }
