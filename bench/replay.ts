@@ -1,0 +1,2 @@
+import type { BenchContext } from './common';
+export async function replayBench(_ctx: BenchContext): Promise<void> {}
