@@ -35,7 +35,14 @@ export function machine(): Machine {
   };
 }
 
-const silent = { log: () => {}, trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const silent = {
+  log: () => {},
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+};
 
 let realBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function realWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
@@ -61,7 +68,11 @@ export function round(value: number, digits = 1): number {
 }
 
 /** Runs task(i) for i in [0, count) with at most `concurrency` in flight. */
-export async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+export async function pool(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const runners = Array.from({ length: Math.min(concurrency, count) }, async () => {
     for (let i = next++; i < count; i = next++) await task(i);
@@ -97,7 +108,14 @@ export function writeResults(name: string, ctx: BenchContext, results: unknown):
   writeFileSync(
     file,
     JSON.stringify(
-      { benchmark: name, at: new Date().toISOString(), machine: machine(), server: ctx.server, quick: ctx.quick, results },
+      {
+        benchmark: name,
+        at: new Date().toISOString(),
+        machine: machine(),
+        server: ctx.server,
+        quick: ctx.quick,
+        results,
+      },
       null,
       2,
     ) + '\n',

@@ -150,7 +150,10 @@ export async function firstActionBench(ctx: BenchContext): Promise<void> {
     stats('webhook POST -> restart activity starts (real receiver, interpreter, guards)', incident),
     stats('workflow start -> its one activity starts (empty baseline workflow)', baseline),
   ];
-  table(`Alert to first action: ${count} incidents, ${CONCURRENCY} at a time, one in-process worker`, rows.map((r) => ({ ...r })));
+  table(
+    `Alert to first action: ${count} incidents, ${CONCURRENCY} at a time, one in-process worker`,
+    rows.map((r) => ({ ...r })),
+  );
   const ratios = {
     p50: round((rows[0]?.p50ms ?? NaN) / (rows[1]?.p50ms ?? NaN), 2),
     p99: round((rows[0]?.p99ms ?? NaN) / (rows[1]?.p99ms ?? NaN), 2),

@@ -41,7 +41,10 @@ steps:
   return dir;
 }
 
-export function amAlert(labels: Record<string, string>, status: 'firing' | 'resolved' = 'firing'): AlertSnapshot {
+export function amAlert(
+  labels: Record<string, string>,
+  status: 'firing' | 'resolved' = 'firing',
+): AlertSnapshot {
   return {
     status,
     labels,
@@ -170,7 +173,10 @@ export async function intakeBench(ctx: BenchContext): Promise<void> {
     const b = runs.find((x) => x.scenario === scenario && x.path === 'bare signalWithStart');
     return r && b ? round(r.perSecond / b.perSecond, 2) : NaN;
   };
-  table(`Intake: ${count} alerts per run, ${CONCURRENCY} in flight, one alert per webhook`, runs.map((r) => ({ ...r })));
+  table(
+    `Intake: ${count} alerts per run, ${CONCURRENCY} in flight, one alert per webhook`,
+    runs.map((r) => ({ ...r })),
+  );
   const ratios = {
     distinctTargets: ratio('distinct targets'),
     oneTargetRepeated: ratio('one target repeated'),

@@ -1,5 +1,5 @@
-// `npm run bench [-- intake|first-action|scale|replay ...] [--quick]`: starts its own Temporal dev
-// server (SQLite file in a temp dir, as `rebound dev` runs), runs the benchmarks and their baselines
+// `npm run bench [-- intake|first-action|scale|replay ...] [--quick] [--file]`: starts its own Temporal dev
+// server (in memory; --file: a SQLite file in a temp dir, as `rebound dev` runs), runs the benchmarks and their baselines
 // in this process against it, prints tables and writes bench/results/<name>.json.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -24,15 +24,22 @@ const BENCHES: Record<string, (ctx: BenchContext) => Promise<void>> = {
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
+  // In memory by default, so the full run fits in ~10 minutes on 2 cores; --file keeps the state in
+  // a SQLite file as `rebound dev` does (every write is synced to disk: several times slower here).
+  const inMemory = !args.includes('--file');
   const names = args.filter((a) => !a.startsWith('--'));
   const unknown = names.filter((n) => !(n in BENCHES));
   if (unknown.length > 0) {
-    console.error(`Unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`);
+    console.error(
+      `Unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`,
+    );
     return 2;
   }
   const selected = names.length > 0 ? names : Object.keys(BENCHES);
   const m = machine();
-  console.log(`Machine: ${m.cores} cores, ${m.memoryGiB} GiB memory (${m.cpu}); Node ${m.node}; ${m.platform}`);
+  console.log(
+    `Machine: ${m.cores} cores, ${m.memoryGiB} GiB memory (${m.cpu}); Node ${m.node}; ${m.platform}`,
+  );
   // Logs would cost time in the measured paths; only errors get through.
   process.env.REBOUND_LOG_LEVEL ??= 'error';
   installRuntime('warn');
@@ -42,17 +49,23 @@ async function main(): Promise<number> {
   const dbFile = path.join(tmp, 'temporal.db');
   const server = await startDevServer({
     cli,
-    dbFile,
+    ...(inMemory ? {} : { dbFile }),
     port: await freePort(),
     uiPort: 0,
     retentionMs: 86_400_000,
     logFile: path.join(tmp, 'temporal.log'),
   });
-  const serverText = `Temporal CLI dev server (${path.basename(cli)}), SQLite file ${dbFile}, started by the bench`;
+  const serverText = `Temporal CLI dev server (${path.basename(cli)}), ${inMemory ? 'in memory' : `SQLite file ${dbFile}`}, started by the bench`;
   console.log(`Server: ${serverText} at ${server.address}`);
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default' });
-  const ctx: BenchContext = { address: server.address, client, quick, server: serverText, bundle: realWorkflowBundle };
+  const ctx: BenchContext = {
+    address: server.address,
+    client,
+    quick,
+    server: serverText,
+    bundle: realWorkflowBundle,
+  };
   try {
     for (const name of selected) {
       const started = Date.now();

@@ -80,7 +80,8 @@ describe('alert storm while Temporal is unreachable for 30 s', () => {
     // Some alerts land while Temporal is up.
     await fire('a', 0, 5);
     await waitUntil('the first incidents', async () => {
-      for (const t of targets) if ((await executionCount(client, incidentWorkflowId(RUNBOOK, t))) !== 1) return false;
+      for (const t of targets)
+        if ((await executionCount(client, incidentWorkflowId(RUNBOOK, t))) !== 1) return false;
       return true;
     });
 
@@ -94,7 +95,9 @@ describe('alert storm while Temporal is unreachable for 30 s', () => {
     }
     await waitUntil(
       'the receiver to refuse with 503',
-      async () => metricValue(await (await fetch(`${receiver.url}/metrics`)).text(), 'rebound_temporal_errors_total') > 0,
+      async () =>
+        metricValue(await (await fetch(`${receiver.url}/metrics`)).text(), 'rebound_temporal_errors_total') >
+        0,
     );
     await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now())));
     server = await startDevServer(options);
@@ -141,7 +144,8 @@ describe('alert storm while Temporal is unreachable for 30 s', () => {
       );
     }
     let total = 0;
-    for await (const _ of client.workflow.list({ query: `WorkflowId STARTS_WITH "incident/${RUNBOOK}/"` })) total++;
+    for await (const _ of client.workflow.list({ query: `WorkflowId STARTS_WITH "incident/${RUNBOOK}/"` }))
+      total++;
     assert.equal(total, targets.length, 'no incident doubled, none extra');
     const metrics = await (await fetch(`${receiver.url}/metrics`)).text();
     // A start whose answer was lost in the outage is re-sent and then counts as joined, never twice.
@@ -150,6 +154,10 @@ describe('alert storm while Temporal is unreachable for 30 s', () => {
         targets.length,
       'no target started twice',
     );
-    assert.equal(metricValue(metrics, 'rebound_webhook_rejected_total'), 0, 'nothing was refused as bad input');
+    assert.equal(
+      metricValue(metrics, 'rebound_webhook_rejected_total'),
+      0,
+      'nothing was refused as bad input',
+    );
   });
 });

@@ -83,7 +83,8 @@ describe('Temporal dev server restarted mid-incident', () => {
     });
     await until(
       'inspect to complete',
-      async () => completedActivities(await historyEvents(client, handle.workflowId)).includes('containerInspect'),
+      async () =>
+        completedActivities(await historyEvents(client, handle.workflowId)).includes('containerInspect'),
       30_000,
     );
     // The incident now sleeps on a durable timer; the server goes away under it.
@@ -95,7 +96,9 @@ describe('Temporal dev server restarted mid-incident', () => {
       'restart to complete after the server came back',
       async () => {
         try {
-          return completedActivities(await historyEvents(client, handle.workflowId)).includes('containerRestart');
+          return completedActivities(await historyEvents(client, handle.workflowId)).includes(
+            'containerRestart',
+          );
         } catch {
           return false;
         }
@@ -108,6 +111,10 @@ describe('Temporal dev server restarted mid-incident', () => {
     assert.equal(final.status, 'resolved');
     assert.equal(final.resolution, 'remediated');
     assert.equal(acts.callsOf('containerRestart').length, 1, 'the restart ran once');
-    assert.equal(acts.callsOf('containerInspect').length, 1, 'the inspect before the outage was not repeated');
+    assert.equal(
+      acts.callsOf('containerInspect').length,
+      1,
+      'the inspect before the outage was not repeated',
+    );
   });
 });

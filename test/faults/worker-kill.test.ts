@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import {
@@ -92,7 +93,11 @@ const WAIT = 60_000;
 
 function afterScheduled(activity: string): KillPoint['reached'] {
   return async (ctx) => {
-    await until(`${activity} scheduled`, async () => scheduledActivities(await ctx.history()).includes(activity), WAIT);
+    await until(
+      `${activity} scheduled`,
+      async () => scheduledActivities(await ctx.history()).includes(activity),
+      WAIT,
+    );
   };
 }
 
@@ -124,8 +129,7 @@ const POINTS: KillPoint[] = [
     reached: async (ctx) => {
       await until(
         'lock child started',
-        async () =>
-          (await ctx.history()).some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes),
+        async () => (await ctx.history()).some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes),
         WAIT,
       );
     },
@@ -165,7 +169,7 @@ describe('worker killed with SIGKILL at points of a restart runbook', () => {
   let client: Client;
   let worker: RunningProcess | undefined;
   const events: DockerEvent[] = [];
-  let eventStream: NodeJS.ReadableStream | undefined;
+  let eventStream: Readable | undefined;
   const taskQueue = uniqueTaskQueue('fault-kill');
   const runbooksDir = mkdtempSync(path.join(os.tmpdir(), 'rebound-kill-runbooks-'));
   writeFileSync(path.join(runbooksDir, '10-kill.yaml'), RUNBOOK_TEXT);
@@ -175,7 +179,8 @@ describe('worker killed with SIGKILL at points of a restart runbook', () => {
     engine = await startDockerEngine();
     image = await buildBusyboxImage(engine);
     client = await testClient();
-    eventStream = await engine.docker.getEvents({ filters: { type: ['container'] } });
+    // dockerode hands back the HTTP response stream, typed loosely.
+    eventStream = (await engine.docker.getEvents({ filters: { type: ['container'] } })) as Readable;
     let buffered = '';
     eventStream.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -186,7 +191,7 @@ describe('worker killed with SIGKILL at points of a restart runbook', () => {
   });
   after(async () => {
     await worker?.stop('SIGKILL');
-    (eventStream as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
+    eventStream?.destroy();
     await client?.connection.close();
     await engine?.stop();
   });
@@ -213,7 +218,8 @@ describe('worker killed with SIGKILL at points of a restart runbook', () => {
       if (!point.resolveBeforeKill) {
         await until(
           `${point.name}: wait-healthy to complete`,
-          async () => completedActivities(await historyEvents(client, workflowId)).includes('containerWaitHealthy'),
+          async () =>
+            completedActivities(await historyEvents(client, workflowId)).includes('containerWaitHealthy'),
           120_000,
           200,
         );
@@ -275,7 +281,11 @@ describe('worker killed with SIGKILL at points of a restart runbook', () => {
     for (const h of handles) {
       const starts = events.filter((e) => nameOf(e) === h.container && actionOf(e) === 'start');
       // One start when the test created it, one from the incident's restart: never a second restart.
-      assert.equal(starts.length, 2, `${h.point.name}: container started ${starts.length - 1} time(s) by the incident`);
+      assert.equal(
+        starts.length,
+        2,
+        `${h.point.name}: container started ${starts.length - 1} time(s) by the incident`,
+      );
       const restarts = events.filter((e) => nameOf(e) === h.container && actionOf(e) === 'restart');
       assert.ok(restarts.length <= 1, `${h.point.name}: ${restarts.length} docker restarts`);
       const now = (await engine.docker.getContainer(h.container).inspect()).State;
