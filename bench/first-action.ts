@@ -10,7 +10,7 @@ import type { StepInput } from '../src/activities/types';
 import { loadConfig } from '../src/config';
 import { startReceiver } from '../src/receiver';
 import { ROUTE_MODULES } from '../src/receiver/routes';
-import { bundleOf, percentile, pool, round, table, writeResults, type BenchContext } from './common';
+import { bundleOf, percentile, pool, round, table, until, writeResults, type BenchContext } from './common';
 import { amAlert, benchRunbookDir, webhookBody } from './intake';
 
 const RUNBOOK = `name: bench-restart
@@ -118,6 +118,24 @@ export async function firstActionBench(ctx: BenchContext): Promise<void> {
       const instance = `c-${run}-${i}`;
       incident.push(await measureOnce(instance, () => postAlert(instance)));
     });
+    // Let the incidents' last safety activities (safetyLeave) finish before the worker stops: they
+    // wait on an Update of the control workflow this same worker serves, and do not heed
+    // cancellation, so a shutdown with one in flight never completes.
+    const ids = [
+      ...Array.from({ length: 10 }, (_, i) => `warm-${run}-${i}`),
+      ...Array.from({ length: count }, (_, i) => `c-${run}-${i}`),
+    ];
+    await until(
+      'the incidents to settle',
+      async () => {
+        for (const instance of ids) {
+          const d = await ctx.client.workflow.getHandle(`incident/bench-restart/${instance}`).describe();
+          if ((d.raw.pendingActivities?.length ?? 0) > 0) return false;
+        }
+        return true;
+      },
+      120_000,
+    );
   });
   await receiver.close();
 
