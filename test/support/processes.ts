@@ -13,8 +13,14 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-export function startRebound(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): RunningProcess {
-  const child = spawn(process.execPath, [REBOUND_BIN, ...args], {
+/** `entry` is what node runs before `args`: bin/rebound.js, or node flags and another script. */
+export function startRebound(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  cwd?: string,
+  entry: string[] = [REBOUND_BIN],
+): RunningProcess {
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

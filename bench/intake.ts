@@ -1,0 +1,188 @@
+// Intake throughput and latency: alerts per second through the real HTTP receiver (auth, schema,
+// routing, signal-with-start), against the same number of bare signalWithStart calls from a Temporal
+// client with the same input. Nobody polls the task queue, so this measures the hand-off alone.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config';
+import { startReceiver } from '../src/receiver';
+import { ROUTE_MODULES } from '../src/receiver/routes';
+import { loadRunbooks } from '../src/runbooks/catalog';
+import {
+  INCIDENT_WORKFLOW_TYPE,
+  alertSignal,
+  incidentWorkflowId,
+  type AlertNotification,
+  type AlertSnapshot,
+  type IncidentInput,
+} from '../src/workflows/contract';
+import { percentile, pool, round, table, writeResults, type BenchContext } from './common';
+
+const CONCURRENCY = 32;
+
+export function benchRunbookDir(extraYaml = ''): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-bench-runbooks-'));
+  writeFileSync(
+    path.join(dir, '10-bench.yaml'),
+    `name: bench-intake
+description: Intake benchmark runbook; one short step, then it holds until resolved.
+matchers: ['alertname = "BenchIntake"']
+target: '{{ labels.instance }}'
+holdOpen: 1h
+steps:
+  - id: settle
+    phase: detect
+    type: sleep
+    with: { duration: 1s }
+`,
+  );
+  if (extraYaml) writeFileSync(path.join(dir, '20-extra.yaml'), extraYaml);
+  return dir;
+}
+
+export function amAlert(
+  labels: Record<string, string>,
+  status: 'firing' | 'resolved' = 'firing',
+): AlertSnapshot {
+  return {
+    status,
+    labels,
+    annotations: { summary: `${labels.instance ?? ''} is down` },
+    startsAt: new Date().toISOString(),
+    endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : new Date().toISOString(),
+    generatorURL: 'http://prometheus.bench/graph',
+    fingerprint: randomUUID().slice(0, 16),
+  };
+}
+
+export function webhookBody(alerts: AlertSnapshot[]): string {
+  return JSON.stringify({
+    version: '4',
+    receiver: 'rebound',
+    status: alerts[0]?.status ?? 'firing',
+    groupKey: '{}:{alertname="BenchIntake"}',
+    truncatedAlerts: 0,
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager.bench',
+    alerts,
+  });
+}
+
+interface Run {
+  scenario: string;
+  path: 'receiver' | 'bare signalWithStart';
+  count: number;
+  seconds: number;
+  perSecond: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+}
+
+async function measure(
+  scenario: string,
+  kind: Run['path'],
+  count: number,
+  call: (i: number) => Promise<boolean>,
+): Promise<Run> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  await pool(count, CONCURRENCY, async (i) => {
+    const t0 = performance.now();
+    const ok = await call(i).catch(() => false);
+    latencies.push(performance.now() - t0);
+    if (!ok) errors++;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    scenario,
+    path: kind,
+    count,
+    seconds: round(seconds, 2),
+    perSecond: round(count / seconds, 0),
+    p50ms: round(percentile(latencies, 50)),
+    p99ms: round(percentile(latencies, 99)),
+    errors,
+  };
+}
+
+export async function intakeBench(ctx: BenchContext): Promise<void> {
+  const count = ctx.quick ? 500 : 2000;
+  const taskQueue = `bench-intake-${randomUUID()}`;
+  const token = randomUUID();
+  const dir = benchRunbookDir();
+  const config = loadConfig({
+    env: {
+      TEMPORAL_ADDRESS: ctx.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      REBOUND_WEBHOOK_TOKEN: token,
+      REBOUND_RUNBOOKS: dir,
+      REBOUND_PORT: '0',
+      REBOUND_LOG_LEVEL: 'error',
+    },
+  });
+  const receiver = await startReceiver(config, ctx.client, ROUTE_MODULES);
+  const snapshot = loadRunbooks(dir).runbooks[0];
+  if (!snapshot) throw new Error('bench runbook did not load');
+  const url = `${receiver.url}/v1/alerts/alertmanager`;
+  const post = async (instance: string): Promise<boolean> => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: webhookBody([amAlert({ alertname: 'BenchIntake', instance })]),
+    });
+    await response.arrayBuffer();
+    return response.status === 202;
+  };
+  // The same input and signal the receiver sends, through the SDK's own signalWithStart.
+  const bare = async (instance: string): Promise<boolean> => {
+    const workflowId = incidentWorkflowId('bench-intake', instance);
+    const input: IncidentInput = { incidentId: workflowId, targetKey: instance, snapshot, dryRun: false };
+    const notification: AlertNotification = {
+      alert: amAlert({ alertname: 'BenchIntake', instance }),
+      source: 'bench',
+      receivedAt: new Date().toISOString(),
+    };
+    await ctx.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId,
+      args: [input],
+      signal: alertSignal,
+      signalArgs: [notification],
+    });
+    return true;
+  };
+  const run = randomUUID().slice(0, 6);
+  // Warm-up: connections, JIT, the server's caches.
+  await pool(100, CONCURRENCY, async (i) => void (await post(`warm-${run}-${i}`)));
+  await pool(100, CONCURRENCY, async (i) => void (await bare(`warmb-${run}-${i}`)));
+
+  const runs: Run[] = [];
+  runs.push(await measure('distinct targets', 'receiver', count, (i) => post(`r-${run}-${i}`)));
+  runs.push(await measure('distinct targets', 'bare signalWithStart', count, (i) => bare(`b-${run}-${i}`)));
+  runs.push(await measure('one target repeated', 'receiver', count, () => post(`rone-${run}`)));
+  runs.push(await measure('one target repeated', 'bare signalWithStart', count, () => bare(`bone-${run}`)));
+  await receiver.close();
+
+  const ratio = (scenario: string): number => {
+    const r = runs.find((x) => x.scenario === scenario && x.path === 'receiver');
+    const b = runs.find((x) => x.scenario === scenario && x.path === 'bare signalWithStart');
+    return r && b ? round(r.perSecond / b.perSecond, 2) : NaN;
+  };
+  table(
+    `Intake: ${count} alerts per run, ${CONCURRENCY} in flight, one alert per webhook`,
+    runs.map((r) => ({ ...r })),
+  );
+  const ratios = {
+    distinctTargets: ratio('distinct targets'),
+    oneTargetRepeated: ratio('one target repeated'),
+  };
+  console.log(
+    `receiver / bare throughput: distinct targets ${ratios.distinctTargets}, one target repeated ${ratios.oneTargetRepeated}`,
+  );
+  console.log(`-> ${writeResults('intake', ctx, { concurrency: CONCURRENCY, runs, ratios })}`);
+}
