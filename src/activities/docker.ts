@@ -99,6 +99,21 @@ function isHealthy(state: ContainerState): boolean {
   return state.running && (state.health === undefined || state.health === 'healthy');
 }
 
+/**
+ * Heartbeats every 2 s while a slow Docker call (a stop waits up to its timeout) runs. Without it a
+ * restart longer than the heartbeat timeout would be retried while the first one is still stopping
+ * the container, whose StartedAt is still the old one: the retry would restart it a second time.
+ */
+async function beating<T>(details: unknown, fn: () => Promise<T>): Promise<T> {
+  heartbeat(details);
+  const timer = setInterval(() => heartbeat(details), 2000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Best-effort heartbeat: outside an activity (unit use) there is no context to beat. */
 function heartbeat(details?: unknown): void {
   try {
@@ -262,11 +277,12 @@ export function createDockerActivities(settings: Config['docker']): DockerIntegr
       ) {
         return { container, restarted: false, startedAt: before.startedAt };
       }
-      heartbeat({ restarting: container });
-      await mutate(container, () =>
-        client(t * 1000)
-          .getContainer(container)
-          .restart({ t }),
+      await beating({ restarting: container }, () =>
+        mutate(container, () =>
+          client(t * 1000)
+            .getContainer(container)
+            .restart({ t }),
+        ),
       );
       const after = await inspectOrFail(container);
       heartbeat({ restarted: container });
@@ -287,11 +303,12 @@ export function createDockerActivities(settings: Config['docker']): DockerIntegr
       const before = await inspectOrFail(container);
       if (ctx.dryRun)
         return dryRun(`stop container ${container} on host ${hostLabel} (stop timeout ${t}s)`, before);
-      heartbeat({ stopping: container });
-      await mutate(container, () =>
-        client(t * 1000)
-          .getContainer(container)
-          .stop({ t }),
+      await beating({ stopping: container }, () =>
+        mutate(container, () =>
+          client(t * 1000)
+            .getContainer(container)
+            .stop({ t }),
+        ),
       );
       return inspectOrFail(container);
     },
@@ -309,14 +326,16 @@ export function createDockerActivities(settings: Config['docker']): DockerIntegr
         );
       }
       // Stop first: starting the standby while the primary still runs could leave two primaries.
-      heartbeat({ stopping: primary });
-      await mutate(primary, () =>
-        client(t * 1000)
-          .getContainer(primary)
-          .stop({ t }),
+      await beating({ stopping: primary }, () =>
+        mutate(primary, () =>
+          client(t * 1000)
+            .getContainer(primary)
+            .stop({ t }),
+        ),
       );
-      heartbeat({ starting: standby });
-      await mutate(standby, () => client().getContainer(standby).start());
+      await beating({ starting: standby }, () =>
+        mutate(standby, () => client().getContainer(standby).start()),
+      );
       const verified = await watch(standby, { intervalMs: 500, deadline: attemptDeadline() });
       const primaryAfter = await inspectOrFail(primary);
       if (!verified.healthy) {
