@@ -204,7 +204,9 @@ describe('alert to recovery', () => {
         return;
       } catch (error) {
         if (Date.now() > deadline)
-          throw new Error(`Alertmanager's notification never opened the incident: ${String(error)}`);
+          throw new Error(`Alertmanager's notification never opened the incident: ${String(error)}`, {
+            cause: error,
+          });
         await new Promise((r) => setTimeout(r, 250));
       }
     }
