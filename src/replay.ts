@@ -5,7 +5,13 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
-import { DefaultLogger, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  type ReplayWorkerOptions,
+} from '@temporalio/worker';
 import { WORKFLOWS_PATH } from './worker';
 
 type History = temporal.api.history.v1.IHistory;
@@ -94,11 +100,15 @@ export async function replay(
     runtimeReady = true;
   }
   const outcomes: ReplayOutcome[] = [];
-  const workerOptions: ReplayWorkerOptions = {
-    ...(options.workflowBundle ? {} : { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH }),
-    ...options,
-    replayName: 'rebound-replay',
-  };
+  // Bundle the workflow code once for all histories (bundling costs far more than replaying one).
+  const { workflowsPath, ...rest } = options;
+  const workflowBundle =
+    options.workflowBundle ??
+    (await bundleWorkflowCode({
+      workflowsPath: workflowsPath ?? WORKFLOWS_PATH,
+      logger: new DefaultLogger('ERROR'),
+    }));
+  const workerOptions: ReplayWorkerOptions = { ...rest, workflowBundle, replayName: 'rebound-replay' };
   for (const source of sources) {
     const started = Date.now();
     const events = source.history.events?.length ?? 0;
