@@ -36,6 +36,8 @@ node bin/rebound.js temporal-cli
 
 # Docker Compose's own loader (compose-go), built once for the deployment tests (test/deploy).
 if [ ! -x .rebound/bin/compose-check ] || [ -n "$(find deploy/compose-check -newer .rebound/bin/compose-check -type f)" ]; then
+  # Go's own installer puts it in /usr/local/go without touching PATH.
+  command -v go >/dev/null 2>&1 || { [ -x /usr/local/go/bin/go ] && PATH="/usr/local/go/bin:$PATH"; }
   command -v go >/dev/null 2>&1 || { echo "install.sh: Go 1.24+ is needed to build deploy/compose-check (the deployment tests use it)" >&2; exit 1; }
   echo "install.sh: building deploy/compose-check"
   (cd deploy/compose-check && GOFLAGS=-mod=readonly go build -o ../../.rebound/bin/compose-check .)
