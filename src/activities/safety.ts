@@ -155,6 +155,7 @@ export function createSafetyActivities(config: Config, client: () => Client): Sa
               stepId: input.stepId,
               action: input.action,
               policy: budgetPolicy(config),
+              requestedAtMs: Date.now(),
             },
           ],
           updateId: updateId(['consume', input.key]),

@@ -94,7 +94,9 @@ export async function targetBudget(input: BudgetInput): Promise<BudgetStatus> {
       const earlier = actions.find((a) => a.key === request.key);
       if (earlier)
         return { allowed: true, remaining: Math.max(0, policy.max - actions.length), used: actions.length };
-      const now = nowMs();
+      // An update may run in a workflow task whose time lags the caller's: take the later clock, or a
+      // caller past its backoff would be told to back off again and again.
+      const now = Math.max(nowMs(), request.requestedAtMs ?? 0);
       if (actions.length >= policy.max) {
         const oldest = actions[0] as BudgetAction;
         return {

@@ -705,7 +705,9 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
           rec.finishedAt = nowIso();
           return { kind: 'outcome', outcome: { kind: 'escalate', reason } };
         }
-        const waitMs = Math.max(0, Date.parse(answer.retryAt) - nowMs());
+        // At least a second: clocks of different workflows may disagree a little, and a zero wait
+        // would spin, growing the history, until they agree.
+        const waitMs = Math.max(1000, Date.parse(answer.retryAt) - nowMs());
         rec.status = 'waiting';
         note(
           'safety',

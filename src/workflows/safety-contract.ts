@@ -47,6 +47,8 @@ export interface BudgetRequest {
   stepId: string;
   action: string;
   policy: BudgetPolicy;
+  /** The caller's wall-clock time when it asked (ms since the epoch). */
+  requestedAtMs?: number;
 }
 
 export type BudgetAnswer =
