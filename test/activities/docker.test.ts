@@ -1,7 +1,7 @@
 // Container activities against a real Docker engine with real busybox containers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDockerActivities, dockerOptions, type DockerIntegration } from '../../src/activities/docker';
 import type {
@@ -19,6 +19,7 @@ import {
   startDockerEngine,
   type DockerEngine,
 } from '../support/docker-engine';
+import { expectFailure } from '../support/failures';
 
 let engine: DockerEngine;
 let image: string;
@@ -53,22 +54,6 @@ function run<P, R>(fn: (input: P) => Promise<R>, input: P, e: MockActivityEnviro
 
 async function startedAt(name: string): Promise<string> {
   return (await engine.docker.getContainer(name).inspect()).State.StartedAt;
-}
-
-async function expectFailure(
-  promise: Promise<unknown>,
-  type: string,
-  nonRetryable: boolean,
-): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApplicationFailure, `expected ApplicationFailure, got ${String(error)}`);
-    assert.equal(error.type, type, error.message);
-    assert.equal(error.nonRetryable, nonRetryable);
-    return error;
-  }
-  assert.fail(`expected a ${type} failure`);
 }
 
 void before(async () => {

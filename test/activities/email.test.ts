@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { SMTPServer } from 'smtp-server';
 import { createEmailActivities, type EmailIntegration } from '../../src/activities/email';
 import type { NotifyParams, NotifyResult, StepContext, StepInput } from '../../src/activities/types';
 import { freePort } from '../support/docker-engine';
+import { expectFailure } from '../support/failures';
 
 const USER = 'rebound';
 const PASSWORD = 's3cret';
@@ -94,22 +94,6 @@ function htmlPart(raw: string): string {
 
 function header(raw: string, name: string): string | undefined {
   return new RegExp(`^${name}: (.*)$`, 'mi').exec(raw)?.[1]?.trim();
-}
-
-async function expectFailure(
-  promise: Promise<unknown>,
-  type: string,
-  nonRetryable: boolean,
-): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApplicationFailure, `expected ApplicationFailure, got ${String(error)}`);
-    assert.equal(error.type, type, error.message);
-    assert.equal(error.nonRetryable, nonRetryable, error.message);
-    return error;
-  }
-  assert.fail(`expected a ${type} failure`);
 }
 
 void before(async () => {

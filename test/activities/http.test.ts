@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import { httpCall } from '../../src/activities/http-call';
@@ -13,6 +12,7 @@ import { createPrometheusActivities } from '../../src/activities/prometheus';
 import type { StepContext } from '../../src/activities/types';
 import { loadConfig } from '../../src/config';
 import { freePort } from '../support/docker-engine';
+import { expectFailure } from '../support/failures';
 
 let base = '';
 const calls: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
@@ -76,22 +76,6 @@ const server = http.createServer((req, res) => {
 
 function ctx(dryRun = false): StepContext {
   return { incidentId: 'i', runbook: 'r', stepId: 's', stepStartedAt: new Date().toISOString(), dryRun };
-}
-
-async function expectFailure(
-  promise: Promise<unknown>,
-  type: string,
-  nonRetryable: boolean,
-): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApplicationFailure, `expected ApplicationFailure, got ${String(error)}`);
-    assert.equal(error.type, type, error.message);
-    assert.equal(error.nonRetryable, nonRetryable, error.message);
-    return error;
-  }
-  assert.fail(`expected a ${type} failure`);
 }
 
 void before(async () => {

@@ -3,11 +3,7 @@
 // (or a signal to one), with exactly one incident per target.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, startDevServer, type DevServer } from '../../src/dev-server';
 import { lazyClient } from '../../src/temporal-connection';
 import { incidentWorkflowId, type AlertNotification } from '../../src/workflows/contract';
 import {
@@ -21,7 +17,7 @@ import {
   startIntake,
   waitUntil,
 } from '../intake/helpers';
-import { temporalCliPath } from '../support/temporal';
+import { dedicatedDevServer } from '../support/temporal';
 
 const OUTAGE_MS = 30_000;
 // The test Alertmanager groups by alertname and sends at most max_alerts (50) per notification,
@@ -35,15 +31,7 @@ describe('alert storm while Temporal is unreachable for 30 s', () => {
   });
 
   it('accounts for every alert once Temporal is back, one incident per target', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-storm-'));
-    const options = {
-      cli: temporalCliPath(),
-      dbFile: path.join(dir, 'temporal.db'),
-      port: await freePort(),
-      uiPort: 0,
-      logFile: path.join(dir, 'temporal.log'),
-    };
-    let server: DevServer = await startDevServer(options);
+    const server = await dedicatedDevServer('rebound-storm-');
     cleanup.push(() => server.stop());
     const token = randomUUID();
     const config = intakeConfig({
@@ -100,7 +88,7 @@ describe('alert storm while Temporal is unreachable for 30 s', () => {
         0,
     );
     await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now())));
-    server = await startDevServer(options);
+    await server.start();
     // More of the storm after the return, including repeats.
     await fire('a', 0, PER_GROUP);
     await fire('b', 0, PER_GROUP);

@@ -2,16 +2,12 @@
 // incident is between steps: the worker and the client reconnect by themselves, and the incident
 // finishes with each step done once.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { freePort, startDevServer, type DevServer } from '../../src/dev-server';
 import { alert, openIncident, runbookFromText, sendAlert } from '../support/incidents';
 import { TestActivities } from '../support/test-activities';
-import { temporalCliPath, uniqueTaskQueue, workflowBundle } from '../support/temporal';
+import { dedicatedDevServer, uniqueTaskQueue, workflowBundle } from '../support/temporal';
 import { completedActivities, historyEvents, until } from './helpers';
 
 const RUNBOOK = `name: server-restart
@@ -44,15 +40,7 @@ describe('Temporal dev server restarted mid-incident', () => {
   });
 
   it('finishes the incident after the server comes back on the same database', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-server-restart-'));
-    const options = {
-      cli: temporalCliPath(),
-      dbFile: path.join(dir, 'temporal.db'),
-      port: await freePort(),
-      uiPort: 0,
-      logFile: path.join(dir, 'temporal.log'),
-    };
-    let server: DevServer = await startDevServer(options);
+    const server = await dedicatedDevServer('rebound-server-restart-');
     cleanup.push(() => server.stop());
     const connection = await Connection.connect({ address: server.address });
     cleanup.push(() => connection.close());
@@ -90,7 +78,7 @@ describe('Temporal dev server restarted mid-incident', () => {
     // The incident now sleeps on a durable timer; the server goes away under it.
     await server.stop();
     await new Promise((r) => setTimeout(r, 3000));
-    server = await startDevServer(options);
+    await server.start();
 
     await until(
       'restart to complete after the server came back',

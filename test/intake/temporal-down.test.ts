@@ -2,14 +2,10 @@
 // and once Temporal is back (same port, same database) the incident exists — no alert is lost.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, startDevServer, type DevServer } from '../../src/dev-server';
 import { lazyClient } from '../../src/temporal-connection';
 import { incidentWorkflowId, type AlertNotification } from '../../src/workflows/contract';
-import { temporalCliPath } from '../support/temporal';
+import { dedicatedDevServer } from '../support/temporal';
 import {
   RUNBOOK,
   intakeConfig,
@@ -29,16 +25,7 @@ describe('alert intake while Temporal is down', () => {
   });
 
   it('answers 503 so Alertmanager retries, and the incident appears once Temporal is back', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-intake-down-'));
-    const port = await freePort();
-    const serverOptions = {
-      cli: temporalCliPath(),
-      dbFile: path.join(dir, 'temporal.db'),
-      port,
-      uiPort: 0,
-      logFile: path.join(dir, 'temporal.log'),
-    };
-    let server: DevServer = await startDevServer(serverOptions);
+    const server = await dedicatedDevServer('rebound-intake-down-');
     cleanup.push(() => server.stop());
     const token = randomUUID();
     const config = intakeConfig({
@@ -109,7 +96,7 @@ describe('alert intake while Temporal is down', () => {
     assert.match(refusedBody.error, /Temporal is unavailable/);
 
     // Temporal comes back on the same port and database; Alertmanager's next retry lands.
-    server = await startDevServer(serverOptions);
+    await server.start();
     const during = client.workflow.getHandle(incidentWorkflowId(RUNBOOK, 'during-outage'));
     await waitUntil(
       'the incident of the alert sent during the outage',

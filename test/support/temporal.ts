@@ -1,8 +1,11 @@
 // The run's shared Temporal dev server (started by scripts/run-tests.ts), and workers bound to it.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
+import { freePort, startDevServer, type DevServer } from '../../src/dev-server';
 
 export function temporalAddress(): string {
   const address = process.env.REBOUND_TEST_TEMPORAL_ADDRESS;
@@ -65,4 +68,30 @@ export async function withWorker<T>(
   } finally {
     await connection.close();
   }
+}
+
+/** A dev server of a test's own, on a SQLite file, that can be stopped and started again on the same port. */
+export interface RestartableServer {
+  readonly address: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export async function dedicatedDevServer(prefix: string): Promise<RestartableServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const options = {
+    cli: temporalCliPath(),
+    dbFile: path.join(dir, 'temporal.db'),
+    port: await freePort(),
+    uiPort: 0,
+    logFile: path.join(dir, 'temporal.log'),
+  };
+  let server: DevServer = await startDevServer(options);
+  return {
+    address: server.address,
+    stop: () => server.stop(),
+    start: async () => {
+      server = await startDevServer(options);
+    },
+  };
 }
