@@ -75,7 +75,13 @@ function stringMap(object: Json, name: string, where: string, optional = false):
     if (key === '') throw new PayloadError(`${where}${name} has an empty name`);
     checkText(key, `the name of ${path}`);
     if (typeof item !== 'string') throw new PayloadError(`${path} must be a string, not ${describe(item)}`);
-    out[key] = checkText(item, path);
+    // Any name Alertmanager accepts is a plain key: `out["__proto__"] = v` would drop it.
+    Object.defineProperty(out, key, {
+      value: checkText(item, path),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }

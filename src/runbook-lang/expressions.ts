@@ -5,7 +5,15 @@
 // has no mixed int/double arithmetic, so `vars.replicas / 2` would fail with "no such overload". We
 // register mixed overloads that promote the int to a double (the arithmetic a YAML author expects:
 // `3 / 2` over scope values gives 1.5). Arithmetic on two int literals stays CEL integer arithmetic.
+//
+// Regexes: the library's `matches()` runs JavaScript's backtracking RegExp, which a hostile label can
+// hold for minutes (and, in the workflow sandbox, kill the worker). We replace it with RE2 (re2js):
+// no runbook or label text ever reaches a RegExp.
+//
+// Maps: the library tells a map from other objects by `value.constructor`, so a label named
+// `constructor` (or `__proto__`, `toString`) would break it. Every object handed to it is a Map.
 import { Environment, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
+import { patternProblem, search } from './re2';
 import type { ExpressionScope } from './scope';
 
 export class ExpressionError extends Error {
@@ -31,7 +39,106 @@ function createEnvironment(): Environment {
     env.registerOperator(`int ${op} double: double`, (a: bigint, b: number) => apply(Number(a), b));
   }
   env.registerOperator('double % double: double', (a: number, b: number) => a % b);
+  registerRe2Matches(env);
   return env;
+}
+
+/** The parts of the library's checker and evaluator a macro uses (not in its type declarations). */
+interface MacroChecker {
+  check(node: ASTNode, ctx: unknown): { kind: string; name: string };
+  getType(name: string): unknown;
+  createError(code: string, message: string, node: ASTNode): Error;
+}
+interface MacroEvaluator {
+  run(node: ASTNode, ctx: unknown): unknown;
+}
+
+/**
+ * `text.matches(pattern)` on RE2. The library looks a receiver call's macro up by name and argument
+ * count alone, so a macro named `matches` takes over every `x.matches(y)` at parse time, before its
+ * built-in RegExp overload is considered. It is declared on a receiver type the built-in does not
+ * have, because the library refuses a second declaration overlapping `string.matches(string)`; the
+ * type check below still requires strings. A literal pattern RE2 cannot compile is a type error, so
+ * `rebound runbooks lint` reports it.
+ */
+function registerRe2Matches(env: Environment): void {
+  const expander = ({ receiver, args }: { receiver: ASTNode; args: ASTNode[] }) => {
+    const pattern = args[0] as ASTNode;
+    return {
+      args,
+      async: false,
+      typeCheck(checker: MacroChecker, _macro: unknown, ctx: unknown): unknown {
+        for (const node of [receiver, pattern]) {
+          const type = checker.check(node, ctx);
+          if (type.kind !== 'dyn' && type.name !== 'string')
+            throw checker.createError(
+              'no_matching_overload',
+              `matches() works on strings: text.matches("pattern"), not ${type.name}`,
+              node,
+            );
+        }
+        if (pattern.op === 'value' && typeof pattern.args === 'string') {
+          const problem = patternProblem(pattern.args);
+          if (problem)
+            throw checker.createError(
+              'invalid_argument',
+              `matches(${JSON.stringify(pattern.args)}): not a valid RE2 regular expression: ${problem}`,
+              pattern,
+            );
+        }
+        return checker.getType('bool');
+      },
+      evaluate(ev: MacroEvaluator, _macro: unknown, ctx: unknown): boolean {
+        const text = ev.run(receiver, ctx);
+        const source = ev.run(pattern, ctx);
+        if (typeof text !== 'string' || typeof source !== 'string')
+          throw new Error(`no such overload: ${celTypeName(text)}.matches(${celTypeName(source)})`);
+        const problem = patternProblem(source);
+        if (problem)
+          throw new Error(`matches(${JSON.stringify(source)}): not a valid RE2 regular expression: ${problem}`);
+        return search(source, text);
+      },
+    };
+  };
+  env.registerFunction('int.matches(ast): bool', expander);
+}
+
+function celTypeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'bigint') return 'int';
+  if (typeof value === 'number') return 'double';
+  if (Array.isArray(value)) return 'list';
+  if (value instanceof Map) return 'map';
+  return typeof value;
+}
+
+/**
+ * The scope as the library must see it: every JSON object becomes a Map, so no key (`constructor`,
+ * `__proto__`, `toString`...) can be mistaken for the object's own machinery.
+ */
+export function toCelValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(toCelValue);
+  if (value !== null && typeof value === 'object' && !(value instanceof Map)) {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto === Object.prototype || proto === null) {
+      const map = new Map<string, unknown>();
+      for (const [key, item] of Object.entries(value)) map.set(key, toCelValue(item));
+      return map;
+    }
+  }
+  return value;
+}
+
+function celScope(scope: ExpressionScope): Record<string, unknown> {
+  // The top level holds only Rebound's own names; everything under them is converted.
+  const out: Record<string, unknown> = {};
+  for (const name of SCOPE_NAMES) out[name] = toCelValue(scope[name]);
+  return out;
+}
+
+/** Sets a key as an own data property, whatever its name (`obj["__proto__"] = v` would not). */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 const env = createEnvironment();
@@ -96,7 +203,7 @@ export function evaluateExpression(expression: string, scope: ExpressionScope): 
   const program = compile(expression);
   let value: unknown;
   try {
-    value = program(scope);
+    value = program(celScope(scope));
   } catch (error) {
     throw new ExpressionError(`cannot evaluate "${expression}": ${explain(error)}`);
   }
@@ -147,13 +254,13 @@ export function toJson(value: unknown, expression = ''): unknown {
   if (value instanceof Uint8Array) return Array.from(value);
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of value) out[String(key)] = toJson(item, expression);
+    for (const [key, item] of value) setOwn(out, String(key), toJson(item, expression));
     return out;
   }
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto === Object.prototype || proto === null) {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = toJson(item, expression);
+    for (const [key, item] of Object.entries(value)) setOwn(out, key, toJson(item, expression));
     return out;
   }
   // Optional values (from `.?` chaining) and CEL durations/types: their value or their text form.
@@ -269,7 +376,7 @@ function renderDeep(value: unknown, renderLeaf: (text: string) => unknown): unkn
   if (Array.isArray(value)) return value.map((item) => renderDeep(item, renderLeaf));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = renderDeep(item, renderLeaf);
+    for (const [key, item] of Object.entries(value)) setOwn(out, key, renderDeep(item, renderLeaf));
     return out;
   }
   return value;
@@ -297,7 +404,7 @@ export function renderVariables(
   const local: ExpressionScope = { ...scope, vars };
   for (const [name, value] of Object.entries(variables)) {
     try {
-      vars[name] = renderTemplates(value, local);
+      setOwn(vars, name, renderTemplates(value, local));
     } catch (error) {
       throw new ExpressionError(`variable "${name}": ${firstLine(error)}`);
     }

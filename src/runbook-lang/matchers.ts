@@ -1,5 +1,7 @@
 // Alertmanager label matchers: `name="value"`, `name!="value"`, `name=~"regex"`, `name!~"regex"`.
-// Regexes are fully anchored as in Alertmanager; a missing label matches as the empty string.
+// Regexes are RE2 (as in Alertmanager, linear time) and fully anchored; a missing label matches as the
+// empty string.
+import { fullMatch, patternProblem } from './re2';
 import type { Matcher } from './types';
 
 export class MatcherError extends Error {
@@ -61,24 +63,10 @@ export function parseMatcher(text: string): Matcher {
   }
   const matcher: Matcher = { name, op, value };
   if (op === '=~' || op === '!~') {
-    try {
-      compileRegex(value);
-    } catch (error) {
-      throw new MatcherError(`matcher "${text}": invalid regular expression: ${(error as Error).message}`);
-    }
+    const problem = patternProblem(`^(?:${value})$`);
+    if (problem) throw new MatcherError(`matcher "${text}": invalid regular expression (RE2, as in Alertmanager): ${problem}`);
   }
   return matcher;
-}
-
-const regexCache = new Map<string, RegExp>();
-
-function compileRegex(source: string): RegExp {
-  let regex = regexCache.get(source);
-  if (!regex) {
-    regex = new RegExp(`^(?:${source})$`);
-    regexCache.set(source, regex);
-  }
-  return regex;
 }
 
 /** True when one matcher fits the labels. */
@@ -92,9 +80,9 @@ export function matches(matcher: Matcher, labels: Record<string, string>): boole
     case '!=':
       return actual !== matcher.value;
     case '=~':
-      return compileRegex(matcher.value).test(actual);
+      return fullMatch(matcher.value, actual);
     case '!~':
-      return !compileRegex(matcher.value).test(actual);
+      return !fullMatch(matcher.value, actual);
   }
 }
 

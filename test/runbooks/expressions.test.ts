@@ -227,3 +227,65 @@ void describe('templates', () => {
     assert.deepEqual(result.unresolved, ['steps.inspect.output.health', 'steps.x.output']);
   });
 });
+
+void describe('hostile input', () => {
+  const hostile = (): ExpressionScope =>
+    makeScope({
+      alert: {
+        status: 'firing',
+        labels: JSON.parse(
+          `{"instance":"${'a'.repeat(30)}!","constructor":"c","__proto__":"p","toString":"t","hasOwnProperty":"h"}`,
+        ) as Record<string, string>,
+        annotations: JSON.parse('{"constructor":"ac","__proto__":"ap"}') as Record<string, string>,
+        startsAt: '2024-05-01T10:00:00Z',
+        fingerprint: 'abc',
+        generatorURL: '',
+      },
+    });
+
+  void it('matches() is RE2: linear on a catastrophic pattern, RE2 syntax, unanchored', () => {
+    const s = hostile();
+    assert.equal(evaluateCondition('labels.instance.matches("^(a+)+$")', s), false);
+    assert.equal(evaluateCondition('labels.instance.matches("a+!")', s), true);
+    // (?P<name>...) is RE2 syntax that JavaScript's RegExp refuses.
+    assert.equal(evaluateCondition('"xa".matches("(?P<n>a)")', s), true);
+    assert.throws(() => evaluateCondition('labels.instance.matches(labels.constructor + "(")', s), /RE2/);
+  });
+
+  void it('refuses at check time a literal pattern RE2 cannot compile', () => {
+    assert.match(
+      checkCondition('labels.instance.matches("(a)\\\\1")') ?? '',
+      /not a valid RE2 regular expression/,
+    );
+    assert.match(
+      checkCondition('labels.instance.matches("a(?=b)")') ?? '',
+      /not a valid RE2 regular expression/,
+    );
+    assert.equal(checkCondition('labels.instance.matches("^(a+)+$")'), undefined);
+    assert.match(checkCondition('labels.instance.matches(1)') ?? '', /strings/);
+  });
+
+  void it('reads labels and annotations named constructor, __proto__, toString, hasOwnProperty', () => {
+    const s = hostile();
+    assert.equal(evaluateExpression('labels.constructor', s), 'c');
+    assert.equal(evaluateExpression('labels["__proto__"]', s), 'p');
+    assert.equal(evaluateExpression('labels.toString + labels.hasOwnProperty', s), 'th');
+    assert.equal(evaluateExpression('annotations.constructor', s), 'ac');
+    assert.equal(evaluateCondition('has(labels.constructor) && "__proto__" in annotations', s), true);
+    assert.equal(evaluateExpression('size(labels)', s), 5);
+    const rendered = renderTemplates({ all: '{{ labels }}', text: '{{ labels.constructor }}' }, s) as {
+      all: Record<string, string>;
+      text: string;
+    };
+    assert.equal(rendered.text, 'c');
+    assert.deepEqual(Object.keys(rendered.all), [
+      'instance',
+      'constructor',
+      '__proto__',
+      'toString',
+      'hasOwnProperty',
+    ]);
+    assert.equal(Object.getOwnPropertyDescriptor(rendered.all, '__proto__')?.value, 'p');
+    assert.equal(Object.getPrototypeOf(rendered.all), Object.prototype);
+  });
+});

@@ -212,6 +212,21 @@ void describe('runbook validation', () => {
     );
   });
 
+  void it('rejects regexes RE2 cannot compile, in matchers and in matches(), at their position', () => {
+    expectProblem(
+      GOOD.replace('alertname = "X"', 'job =~ "(a)\\\\1"'),
+      4,
+      /matcher "job =~ "\(a\)\\\\1"": invalid regular expression \(RE2, as in Alertmanager\): invalid escape sequence/,
+      5,
+    );
+    expectProblem(
+      GOOD.replace("'!steps.inspect.output.running'", `'labels.instance.matches("a(?=b)")'`),
+      15,
+      /step "restart" when: .*not a valid RE2 regular expression: invalid or unsupported Perl syntax/,
+      11,
+    );
+  });
+
   void it('rejects missing required parameters per step type', () => {
     expectProblem(
       GOOD.replace(

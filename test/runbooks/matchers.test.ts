@@ -105,3 +105,23 @@ void describe('matching', () => {
     assert.equal(matchesAll([], labels), true);
   });
 });
+
+void describe('RE2 matchers, as Alertmanager', () => {
+  void it('a catastrophic pattern against a long label is linear', () => {
+    const matcher = parseMatcher('instance =~ "(a+)+b"');
+    assert.equal(matches(matcher, { instance: 'a'.repeat(30) }), false);
+    assert.equal(matches(matcher, { instance: `${'a'.repeat(30)}b` }), true);
+  });
+
+  void it('takes RE2 syntax and refuses what RE2 cannot compile', () => {
+    assert.equal(matches(parseMatcher('job =~ "(?P<name>api)-.*"'), { job: 'api-1' }), true);
+    assert.throws(() => parseMatcher('job =~ "(a)\\\\1"'), /invalid regular expression \(RE2/);
+    assert.throws(() => parseMatcher('job =~ "a(?=b)"'), /invalid regular expression \(RE2/);
+  });
+
+  void it('label names that are JavaScript property names are plain labels', () => {
+    const labels = JSON.parse('{"constructor":"c","__proto__":"p"}') as Record<string, string>;
+    assert.equal(matchesAll([parseMatcher('constructor="c"'), parseMatcher('__proto__="p"')], labels), true);
+    assert.equal(matches(parseMatcher('toString=""'), labels), true, 'a missing label is the empty string');
+  });
+});

@@ -80,6 +80,7 @@ void describe('runbook language in the workflow sandbox', () => {
         });
         assert.deepEqual(result, {
           matched: true,
+          re2: [false, false, true],
           critical: true,
           rendered: { half: 1.5, size: 2, text: 'on edge-1' },
         });
