@@ -28,7 +28,7 @@ export interface ReplayOutcome {
   workflowId: string;
   events: number;
   ok: boolean;
-  /** What diverged, with the first diverging event when the SDK names it. */
+  /** What diverged (the SDK's message), and the first event the current code disagrees with. */
   error?: string;
   divergingEventId?: number;
   divergingEvent?: string;
@@ -82,6 +82,63 @@ function eventName(history: History, id: number): string | undefined {
 
 let runtimeReady = false;
 
+/** Replays one history on a running replay worker; resolves with the replay's error, if any. */
+type ReplayOne = (history: History, workflowId: string) => Promise<Error | undefined>;
+
+/**
+ * Runs fn with one replay worker for every history it replays: starting a worker costs more than
+ * replaying a history, and finding a divergence replays the same history several times.
+ */
+async function withReplayWorker<T>(
+  options: ReplayWorkerOptions,
+  fn: (replayOne: ReplayOne) => Promise<T>,
+): Promise<T> {
+  // The worker pulls the next history only when asked for the next result, so one queued history
+  // is always there when it pulls.
+  const queue: Array<{ history: History; workflowId: string }> = [];
+  async function* feed(): AsyncGenerator<{ history: History; workflowId: string }> {
+    for (let next = queue.shift(); next; next = queue.shift()) yield await Promise.resolve(next);
+  }
+  const results = Worker.runReplayHistories(options, feed());
+  let started = false;
+  const replayOne: ReplayOne = async (history, workflowId) => {
+    queue.push({ history, workflowId });
+    started = true;
+    const next = await results.next();
+    if (next.done) throw new Error('the replay worker stopped before replaying every history');
+    return next.value.error;
+  };
+  try {
+    return await fn(replayOne);
+  } finally {
+    if (started) await results.return?.(undefined);
+  }
+}
+
+/**
+ * The first event the current code disagrees with, found by replaying the history itself: the
+ * shortest prefix of the history that fails to replay ends with it. Works for every kind of
+ * divergence (activity, timer, child workflow, signal, a missing or an extra command), whatever the
+ * SDK's message says. A prefix replays as a workflow still running at that point would.
+ */
+async function firstDivergingEvent(replayOne: ReplayOne, source: ReplaySource): Promise<number | undefined> {
+  const events = source.history.events ?? [];
+  // Invariant: the prefix of `high` events fails (the whole history did); every prefix shorter
+  // than `low` events replayed cleanly.
+  let low = 1;
+  let high = events.length;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    const error = await replayOne({ events: events.slice(0, middle) }, source.workflowId);
+    if (error) high = middle;
+    else low = middle + 1;
+  }
+  const event = events[high - 1];
+  if (!event) return undefined;
+  const id = Number(event.eventId);
+  return Number.isFinite(id) && id > 0 ? id : high;
+}
+
 export async function replay(
   sources: ReplaySource[],
   options: Partial<ReplayWorkerOptions> = {},
@@ -99,7 +156,7 @@ export async function replay(
     }
     runtimeReady = true;
   }
-  const outcomes: ReplayOutcome[] = [];
+  if (sources.length === 0) return [];
   // Bundle the workflow code once for all histories (bundling costs far more than replaying one).
   const { workflowsPath, ...rest } = options;
   const workflowBundle =
@@ -109,34 +166,35 @@ export async function replay(
       logger: new DefaultLogger('ERROR'),
     }));
   const workerOptions: ReplayWorkerOptions = { ...rest, workflowBundle, replayName: 'rebound-replay' };
-  for (const source of sources) {
-    const started = Date.now();
-    const events = source.history.events?.length ?? 0;
-    try {
-      await Worker.runReplayHistory(workerOptions, source.history, source.workflowId);
-      outcomes.push({
-        name: source.name,
-        workflowId: source.workflowId,
-        events,
-        ok: true,
-        ms: Date.now() - started,
-      });
-    } catch (error) {
-      const message = (error as Error).message;
-      const idMatch = /(?:event[_ ]?id|eventId|HistoryEvent\(id: )[:= ]*(\d+)/i.exec(message);
-      const divergingEventId = idMatch ? Number(idMatch[1]) : undefined;
+  return withReplayWorker(workerOptions, async (replayOne) => {
+    const outcomes: ReplayOutcome[] = [];
+    for (const source of sources) {
+      const started = Date.now();
+      const events = source.history.events?.length ?? 0;
+      const error = await replayOne(source.history, source.workflowId);
+      if (!error) {
+        outcomes.push({
+          name: source.name,
+          workflowId: source.workflowId,
+          events,
+          ok: true,
+          ms: Date.now() - started,
+        });
+        continue;
+      }
+      const divergingEventId = await firstDivergingEvent(replayOne, source);
       outcomes.push({
         name: source.name,
         workflowId: source.workflowId,
         events,
         ok: false,
-        error: message,
+        error: error.message,
         ...(divergingEventId !== undefined
           ? { divergingEventId, divergingEvent: eventName(source.history, divergingEventId) ?? 'unknown' }
           : {}),
         ms: Date.now() - started,
       });
     }
-  }
-  return outcomes;
+    return outcomes;
+  });
 }

@@ -1,10 +1,13 @@
 // Every recorded incident history under test/histories replays identically against today's workflow
 // code; a deliberately changed workflow is caught, with the first diverging event named.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { readHistoryFile, replay } from '../../src/replay';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { formatReplayOutcome } from '../../src/commands/audit';
+import { readHistoryFile, replay, type ReplaySource } from '../../src/replay';
 
 const dir = path.resolve(__dirname, '../histories');
 const files = readdirSync(dir)
@@ -34,4 +37,117 @@ describe('replaying recorded incidents', () => {
       assert.ok(outcome.divergingEvent, 'the diverging event has a name');
     }
   });
+});
+
+/** The parts of a history's JSON events the edits below touch. */
+interface EventJson {
+  eventId: string;
+  workflowExecutionStartedEventAttributes?: { workflowType: { name: string } };
+  activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+  startChildWorkflowExecutionInitiatedEventAttributes?: { workflowType: { name: string } };
+  workflowExecutionSignaledEventAttributes?: { signalName: string };
+}
+
+/** A recorded history, changed by `edit` (its JSON events), as a replay source. */
+function editedHistory(file: string, edit: (events: EventJson[]) => void): ReplaySource {
+  const json = JSON.parse(readFileSync(path.join(dir, `${file}.json`), 'utf8')) as {
+    events: EventJson[];
+  };
+  edit(json.events);
+  return { name: `${file} (edited)`, workflowId: file, history: historyFromJSON(json) };
+}
+
+function renameWorkflowType(type: string) {
+  return (events: EventJson[]): void => {
+    events[0]!.workflowExecutionStartedEventAttributes!.workflowType.name = type;
+  };
+}
+
+describe('naming the diverging event for every kind of divergence', () => {
+  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+  const current = bundleWorkflowCode({
+    workflowsPath: path.resolve(__dirname, '../../src/workflows/index.ts'),
+    logger: quiet,
+  });
+  const changed = bundleWorkflowCode({
+    workflowsPath: path.resolve(__dirname, '../fixtures/changed-workflow/index.ts'),
+    logger: quiet,
+  });
+
+  const cases: Array<{
+    kind: string;
+    source: () => ReplaySource;
+    changedCode?: boolean;
+    event: number;
+    type: string;
+  }> = [
+    {
+      kind: 'activity type changed',
+      source: () =>
+        editedHistory('escalate-only-acknowledged', (events) => {
+          for (const e of events)
+            if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'impactAssess')
+              e.activityTaskScheduledEventAttributes.activityType.name = 'impactAssessX';
+        }),
+      event: 13,
+      type: 'ActivityTaskScheduled',
+    },
+    {
+      kind: 'child workflow changed',
+      source: () =>
+        editedHistory('restart-container-remediated', (events) => {
+          const e = events.find((x) => x.startChildWorkflowExecutionInitiatedEventAttributes);
+          e!.startChildWorkflowExecutionInitiatedEventAttributes!.workflowType.name = 'someOtherLock';
+        }),
+      event: 40,
+      type: 'StartChildWorkflowExecutionInitiated',
+    },
+    {
+      // The resolution arrives under another name: no handler takes it, so the hold timer is not cancelled.
+      kind: 'signal changed',
+      source: () =>
+        editedHistory('restart-container-remediated', (events) => {
+          const e = events.find((x) => x.eventId === '103');
+          e!.workflowExecutionSignaledEventAttributes!.signalName = 'not-the-alert';
+        }),
+      event: 106,
+      type: 'TimerCanceled',
+    },
+    {
+      kind: 'a timer the history does not have',
+      source: () => editedHistory('escalate-only-acknowledged', renameWorkflowType('incidentTimerFirst')),
+      changedCode: true,
+      event: 6,
+      type: 'UpsertWorkflowSearchAttributes',
+    },
+    {
+      kind: 'a missing command',
+      source: () => editedHistory('escalate-only-acknowledged', renameWorkflowType('incidentMissingCommand')),
+      changedCode: true,
+      event: 6,
+      type: 'UpsertWorkflowSearchAttributes',
+    },
+    {
+      kind: 'an extra command',
+      source: () => editedHistory('escalate-only-acknowledged', renameWorkflowType('incidentExtraCommand')),
+      changedCode: true,
+      event: 92,
+      type: 'WorkflowExecutionCompleted',
+    },
+  ];
+
+  for (const c of cases) {
+    it(`${c.kind}: DIVERGED at event ${c.event} (${c.type})`, async () => {
+      const [outcome] = await replay([c.source()], {
+        workflowBundle: await (c.changedCode ? changed : current),
+      });
+      assert.ok(outcome && !outcome.ok, `${c.kind} should diverge`);
+      assert.equal(outcome.divergingEventId, c.event, outcome.error);
+      assert.equal(outcome.divergingEvent, c.type);
+      assert.match(
+        formatReplayOutcome(outcome),
+        new RegExp(`: DIVERGED at event ${c.event} \\(${c.type}\\): `),
+      );
+    });
+  }
 });
