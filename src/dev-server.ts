@@ -22,6 +22,11 @@ export interface DevServerOptions {
   logFile?: string;
   /** How long to wait for the frontend to answer. */
   startTimeoutMs?: number;
+  /**
+   * Stop the server when this process ends in any way, also when it cannot run exit handlers (a
+   * native crash, an abort, SIGKILL): `rebound dev` must never leave Temporal holding its port.
+   */
+  stopWithParent?: boolean;
 }
 
 export interface DevServer {
@@ -89,7 +94,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // Own process group, so Ctrl-C in a terminal reaches Rebound first and Rebound stops the server in order.
   const child: ChildProcess = spawn(options.cli, args, { stdio: ['ignore', logFd, logFd], detached: true });
   if (typeof logFd === 'number') closeSync(logFd);
+  const guard = options.stopWithParent && child.pid ? startGuard(child.pid) : undefined;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Stopped in order: the guard has nothing left to do.
+  void exited.then(() => guard?.kill('SIGKILL'));
   const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
 
   const address = `${host}:${options.port}`;
@@ -124,6 +132,33 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     },
     exited,
   };
+}
+
+// A shell that holds the read end of a pipe from this process and ignores signals. The kernel
+// closes the write end however this process ends (a crash that skips exit handlers included), so
+// the shell's read sees end-of-file and it stops the server's process group: TERM, then KILL.
+const GUARD_SCRIPT = [
+  'trap "" INT TERM HUP',
+  'while read -r _; do :; done',
+  'kill -TERM "-$1" 2>/dev/null || exit 0',
+  'i=0',
+  'while kill -0 "-$1" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i+1)); done',
+  'kill -KILL "-$1" 2>/dev/null',
+  'exit 0',
+].join('\n');
+
+function startGuard(serverPid: number): ChildProcess {
+  const guard = spawn('/bin/sh', ['-c', GUARD_SCRIPT, 'rebound-temporal-guard', String(serverPid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  // Neither the guard nor its pipe may keep this process alive.
+  guard.unref();
+  (guard.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  guard.on('error', () => {
+    // No shell: the exit handler of `rebound dev` still stops the server on an ordinary exit.
+  });
+  return guard;
 }
 
 async function waitForFrontend(

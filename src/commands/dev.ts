@@ -129,6 +129,7 @@ export function registerDevCommands(program: Command): void {
           namespace: config.temporal.namespace,
           retentionMs: config.dev.retentionMs,
           logFile: path.join(dataDir, 'temporal.log'),
+          stopWithParent: true,
         });
       } catch (error) {
         throw new UserError((error as Error).message, 1);

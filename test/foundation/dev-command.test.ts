@@ -98,6 +98,33 @@ describe('rebound dev', () => {
     assert.equal(processesUsing(dataDir), '', 'the embedded Temporal is gone too');
   });
 
+  it('never leaves Temporal running when it dies without running exit handlers (a native crash, SIGKILL)', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rebound-dev-'));
+    const env = {
+      TEMPORAL_CLI_PATH: temporalCliPath(),
+      REBOUND_DATA_DIR: dataDir,
+      REBOUND_TEMPORAL_PORT: String(await freePort()),
+      REBOUND_UI_PORT: '0',
+      REBOUND_PORT: String(await freePort()),
+    };
+    const dev = startRebound(['dev'], env);
+    await dev.waitFor(/Press Ctrl-C to stop/);
+    assert.notEqual(processesUsing(dataDir), '', 'the embedded Temporal runs');
+    // SIGKILL stands for every death that skips exit handlers (an abort in native code included).
+    await dev.stop('SIGKILL');
+    const deadline = Date.now() + 20_000;
+    while (processesUsing(dataDir) !== '' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    assert.equal(processesUsing(dataDir), '', 'the embedded Temporal is gone with it');
+    // ...so the next `rebound dev` starts on the same port.
+    const again = startRebound(['dev'], env);
+    try {
+      await again.waitFor(/Press Ctrl-C to stop/);
+    } finally {
+      assert.equal(await again.stop('SIGTERM'), 0, again.output());
+    }
+  });
+
   it('refuses a bad setting with a message naming it, before starting anything', async () => {
     const result = await runRebound(['dev', '--receiver-port', 'eighty']);
     assert.equal(result.code, 2);
