@@ -95,7 +95,9 @@ function registerRe2Matches(env: Environment): void {
           throw new Error(`no such overload: ${celTypeName(text)}.matches(${celTypeName(source)})`);
         const problem = patternProblem(source);
         if (problem)
-          throw new Error(`matches(${JSON.stringify(source)}): not a valid RE2 regular expression: ${problem}`);
+          throw new Error(
+            `matches(${JSON.stringify(source)}): not a valid RE2 regular expression: ${problem}`,
+          );
         return search(source, text);
       },
     };

@@ -64,7 +64,10 @@ export function parseMatcher(text: string): Matcher {
   const matcher: Matcher = { name, op, value };
   if (op === '=~' || op === '!~') {
     const problem = patternProblem(`^(?:${value})$`);
-    if (problem) throw new MatcherError(`matcher "${text}": invalid regular expression (RE2, as in Alertmanager): ${problem}`);
+    if (problem)
+      throw new MatcherError(
+        `matcher "${text}": invalid regular expression (RE2, as in Alertmanager): ${problem}`,
+      );
   }
   return matcher;
 }
