@@ -31,6 +31,11 @@ export interface ConsumeInput {
   scope: string;
   resource: string;
   key: string;
+  /**
+   * Which question this is for the key: the incident asks again after each backoff, and each time the
+   * budget must decide anew (an update id that was answered returns its first answer forever).
+   */
+  round?: number;
   incidentId: string;
   stepId: string;
   action: string;
@@ -158,7 +163,7 @@ export function createSafetyActivities(config: Config, client: () => Client): Sa
               requestedAtMs: Date.now(),
             },
           ],
-          updateId: updateId(['consume', input.key]),
+          updateId: updateId(['consume', String(input.round ?? 0), input.key]),
           startWorkflowOperation: new WithStartWorkflowOperation(BUDGET_WORKFLOW_TYPE, {
             workflowId: budgetWorkflowId(input.scope, input.resource),
             taskQueue: Context.current().info.taskQueue,

@@ -82,6 +82,10 @@ const MAX_STEP_VISITS = 25;
 const TIMELINE_LIMIT = 500;
 /** Interpreter changes that alter commands are gated by patch ids, so older incidents still replay. */
 const PATCH_SAFETY_GUARDS = 'safety-guards';
+/** Budget backoff: waits are bounded, then the incident escalates. */
+const PATCH_BUDGET_ROUNDS = 'budget-rounds';
+/** How many times one step waits for a target's budget backoff before it escalates. */
+const MAX_BUDGET_WAITS = 5;
 
 /** Why the interpreter stops following the steps. */
 class StopIncident extends Error {
@@ -685,11 +689,14 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     }
 
     for (const resource of selection.resources) {
-      for (;;) {
+      // Each round is a new decision by the budget (its own update id); a retried activity repeats
+      // its round's question and gets that round's answer.
+      for (let round = 0; ; round += 1) {
         const answer = await safety.budgetConsume({
           scope: safetyScope,
           resource,
           key: `${state.incidentId}|${workflowInfo().firstExecutionRunId}|${step.id}|${visits[step.id] ?? 1}|${resource}`,
+          round,
           incidentId: state.incidentId,
           stepId: step.id,
           action: step.type,
@@ -700,6 +707,15 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
         }
         if (answer.reason === 'exhausted') {
           const reason = `remediation budget for ${resource} is used up (${answer.used} of ${answer.max} actions in the last ${formatDuration(answer.windowMs)}); the next is allowed at ${answer.nextAt}`;
+          rec.status = 'skipped';
+          rec.note = `not run: ${reason}`;
+          rec.finishedAt = nowIso();
+          return { kind: 'outcome', outcome: { kind: 'escalate', reason } };
+        }
+        // A bounded number of waits: a budget that keeps saying "back off" (others acting on the
+        // target, clocks far apart) is a human's call, and each wait adds to the history.
+        if (round >= MAX_BUDGET_WAITS && patched(PATCH_BUDGET_ROUNDS)) {
+          const reason = `remediation budget for ${resource} still says to back off after ${MAX_BUDGET_WAITS} waits (${answer.used} action(s) in the window; next allowed at ${answer.retryAt})`;
           rec.status = 'skipped';
           rec.note = `not run: ${reason}`;
           rec.finishedAt = nowIso();

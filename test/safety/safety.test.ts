@@ -154,6 +154,114 @@ describe('remediation budget', () => {
   });
 });
 
+/** How many times an incident asked the budget, from its history. */
+async function budgetQuestions(
+  handle: WorkflowHandle<typeof incident>,
+): Promise<{ events: number; asks: number }> {
+  const history = await handle.fetchHistory();
+  const events = history.events ?? [];
+  const asks = events.filter(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'budgetConsume',
+  ).length;
+  return { events: events.length, asks };
+}
+
+describe('budget backoff ends', () => {
+  it('three alerts for one target within the backoff: each later incident waits its backoff once, then acts', async () => {
+    const acts = new TestActivities({
+      budgetMax: 5,
+      // Longer than an incident takes from its alert to its first question, even on a loaded machine.
+      backoff: 40_000,
+      backoffCoefficient: 1,
+      maxBackoff: 40_000,
+      lockWait: 300_000,
+    });
+    const taskQueue = uniqueTaskQueue('backoff');
+    // Straight to the restart: each incident asks the budget moments after it opens.
+    const restartOnly = (name: string): string => `
+name: ${name}
+description: restart a container that flaps
+matchers: ['alertname = "Down"']
+holdOpen: 1m
+steps:
+  - id: restart
+    phase: remediate
+    type: container.restart
+    with: { container: "{{ labels.container }}", stopTimeout: 1 }
+`;
+    await withWorker({ taskQueue, activities: acts.activities() }, async () => {
+      // Three runbooks for the one container, each alert arriving just after the previous incident
+      // acted: well within the backoff, as with a flapping container.
+      const states: IncidentState[] = [];
+      const handles: Array<WorkflowHandle<typeof incident>> = [];
+      for (const name of ['flap-a', 'flap-b', 'flap-c']) {
+        const handle = await openIncident(
+          client,
+          taskQueue,
+          runbookFromText(restartOnly(name)),
+          down('flap'),
+        );
+        handles.push(handle);
+        states.push(
+          await waitForState(
+            handle,
+            (s) => s.steps.find((x) => x.id === 'restart')?.status === 'succeeded',
+            120_000,
+          ),
+        );
+      }
+      assert.equal(acts.callsOf('containerRestart').length, 3);
+      const backedOff = states.map((o) => o.timeline.filter((t) => /backing off/.test(t.message)).length);
+      assert.equal(backedOff[0], 0, 'the first acts at once');
+      assert.deepEqual(backedOff.slice(1), [1, 1], 'each later one backs off once, then acts');
+      const [a, b, c] = acts.callsOf('containerRestart').map((x) => x.at) as [number, number, number];
+      assert.ok(b - a >= 30_000 && c - b >= 30_000, `restarts waited the backoff (${b - a} ms, ${c - b} ms)`);
+      for (const [i, handle] of handles.entries()) {
+        const usage = await budgetQuestions(handle);
+        assert.equal(usage.asks, i === 0 ? 1 : 2, `incident ${i} asked the budget ${usage.asks} times`);
+        assert.ok(usage.events < 150, `incident ${i} history has ${usage.events} events`);
+      }
+      await Promise.all(handles.map((h) => h.terminate('test done')));
+    });
+  });
+
+  it('a budget that keeps saying back off: a bounded number of durable waits, then escalation with the reason', async () => {
+    const acts = new TestActivities().on('containerInspect', () => ({ exists: true, running: false }));
+    const rounds: number[] = [];
+    const activities = {
+      ...acts.activities(),
+      // Stands in for a target others keep acting on (or a budget whose clock is far ahead).
+      // eslint-disable-next-line @typescript-eslint/require-await -- an activity is async
+      budgetConsume: async (input: { round?: number }) => {
+        rounds.push(input.round ?? -1);
+        return {
+          allowed: false,
+          reason: 'backoff',
+          retryAt: new Date(Date.now() + 300).toISOString(),
+          used: 2,
+          remaining: 1,
+        };
+      },
+    };
+    const taskQueue = uniqueTaskQueue('backoff-bound');
+    const snapshot = runbookFromText(restartRunbook('restart-stuck'));
+    await withWorker({ taskQueue, activities }, async () => {
+      const handle = await openIncident(client, taskQueue, snapshot, down('stuck'));
+      const settled = await waitForState(handle, (s) => s.status === 'escalated', 60_000);
+      assert.match(
+        settled.escalationReason ?? '',
+        /remediation budget for docker:local\/stuck still says to back off after 5 waits/,
+      );
+      assert.equal(settled.steps.find((s) => s.id === 'restart')?.status, 'skipped');
+      assert.equal(acts.callsOf('containerRestart').length, 0);
+      assert.deepEqual([...new Set(rounds)], [0, 1, 2, 3, 4, 5], 'each question is a new round');
+      const { events } = await budgetQuestions(handle);
+      assert.ok(events < 200, `history stays small (${events} events)`);
+      await handle.terminate('test done');
+    });
+  });
+});
+
 describe('global breaker', () => {
   it('a storm over 20 targets trips the breaker: automation stops and one summary goes out instead of 20 messages', async () => {
     const acts = new TestActivities({
