@@ -103,7 +103,7 @@ export function registerApprovalCommands(program: Command): void {
       const { as, comment, ...settings } = options;
       const identity = identityOption(as);
       const config = configFromOptions(settings);
-      const state = await withTemporal(config, (client) =>
+      const { state, duplicate } = await withTemporal(config, (client) =>
         closeIncident(client, {
           incidentId,
           identity,
@@ -112,7 +112,7 @@ export function registerApprovalCommands(program: Command): void {
         }),
       );
       printOut(
-        `${identity} closed incident ${state.incidentId}${state.closedBy?.comment ? `: ${state.closedBy.comment}` : ''}`,
+        `${identity} closed incident ${state.incidentId}${state.closedBy?.comment ? `: ${state.closedBy.comment}` : ''}${duplicate ? '\n(already closed earlier; recorded once)' : ''}`,
       );
     }),
   );

@@ -3,7 +3,15 @@
 import { Option, type Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { ApprovalError } from '../approvals';
-import { ConfigError, SETTINGS, flagName, flagProperty, loadConfig, type Config, type SettingKey } from '../config';
+import {
+  ConfigError,
+  SETTINGS,
+  flagName,
+  flagProperty,
+  loadConfig,
+  type Config,
+  type SettingKey,
+} from '../config';
 import { connectClient } from '../temporal-connection';
 import { printErr } from '../terminal-text';
 
@@ -98,6 +106,7 @@ export function describeFailure(
     const kinds = { 'not-found': EXIT.notFound, unavailable: EXIT.unavailable } as const;
     if (error.kind === 'not-found' || error.kind === 'unavailable')
       return { message: firstLine(error.message), exitCode: kinds[error.kind] };
+    if (error.kind === 'invalid') return { message: firstLine(error.message), exitCode: EXIT.usage };
     return { message: `refused: ${firstLine(error.message)}`, exitCode: EXIT.failed };
   }
   const name = error instanceof Error ? error.name : '';

@@ -179,7 +179,10 @@ export function registerIncidentCommands(program: Command): void {
         throw new UserError(`--query-timeout ${String(queryTimeout)}: expected a number of milliseconds > 0`);
       // Not found is exit 3 with the id and namespace (describeFailure, through withTemporal).
       const shown = await withTemporal(config, (client) =>
-        showIncident(client, id, { queryTimeoutMs: timeoutMs, ...(typeof runId === 'string' ? { runId } : {}) }),
+        showIncident(client, id, {
+          queryTimeoutMs: timeoutMs,
+          ...(typeof runId === 'string' ? { runId } : {}),
+        }),
       );
       printOut(json ? jsonForTerminal(shown) : formatShown(shown));
     }),
