@@ -63,7 +63,10 @@ describe('receiver shutdown', () => {
     const uncaught: unknown[] = [];
     const onUncaught = (error: unknown): void => void uncaught.push(error);
     process.on('uncaughtException', onUncaught);
-    cleanup.push(async () => void process.off('uncaughtException', onUncaught));
+    cleanup.push(() => {
+      process.off('uncaughtException', onUncaught);
+      return Promise.resolve();
+    });
 
     const token = randomUUID();
     const config = intakeConfig({
