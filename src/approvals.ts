@@ -9,10 +9,10 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcServiceError,
   type Client,
-  type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Config } from './config';
+import { showIncident } from './incidents';
 import {
   closeUpdate,
   decideUpdate,
@@ -23,7 +23,7 @@ import {
   type RecordedDecision,
 } from './workflows/contract';
 
-export type ApprovalErrorKind = 'not-found' | 'forbidden' | 'conflict' | 'unavailable';
+export type ApprovalErrorKind = 'not-found' | 'forbidden' | 'conflict' | 'invalid' | 'unavailable';
 
 /** Why a decision was not recorded, in words a user can act on. */
 export class ApprovalError extends Error {
@@ -97,6 +97,25 @@ function unavailable(error: unknown): ApprovalError {
   return new ApprovalError('unavailable', `Temporal is unreachable: ${detail}`, { cause: error });
 }
 
+const GRPC_INVALID_ARGUMENT = 3;
+
+/** The gRPC status code of an error or of an error it wraps. */
+function grpcCode(error: unknown): number | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** gRPC's own words for the failure: the innermost message. */
+function grpcDetails(error: unknown): string {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e instanceof Error && e.cause instanceof Error; depth++) e = e.cause;
+  return (e instanceof Error ? e.message : String(e)).replace(/^\d+ [A-Z_]+: /, '');
+}
+
 /** Maps what Temporal threw to an ApprovalError; anything unknown is rethrown as is. */
 export function explainTemporalError(error: unknown, incidentId: string): never {
   if (error instanceof ApprovalError) throw error;
@@ -110,6 +129,10 @@ export function explainTemporalError(error: unknown, incidentId: string): never 
     throw new ApprovalError(refusalKind(reason), reason, { cause: error });
   }
   if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) throw unavailable(error);
+  if (grpcCode(error) === GRPC_INVALID_ARGUMENT)
+    throw new ApprovalError('invalid', `Temporal refused the request: ${grpcDetails(error)}`, {
+      cause: error,
+    });
   if (error instanceof ServiceError || isGrpcServiceError(error)) {
     const text = error.message;
     if (/not found|already completed/i.test(text))
@@ -121,24 +144,57 @@ export function explainTemporalError(error: unknown, incidentId: string): never 
   throw error;
 }
 
-/** The running incident's handle and live state; a missing or closed incident is `not-found`. */
-async function openIncident(
+/**
+ * The incident's state: live (a query) while it runs, its final state once closed. A missing
+ * incident is `not-found`.
+ */
+async function incidentState(
   client: Client,
   incidentId: string,
-): Promise<{ state: IncidentState; description: WorkflowExecutionDescription }> {
+): Promise<{ state: IncidentState; open: boolean; execution: string }> {
   const handle = client.workflow.getHandle(incidentId);
   try {
     const description = await handle.describe();
-    if (description.status.name !== 'RUNNING')
-      throw new ApprovalError(
-        'not-found',
-        `no open incident ${incidentId} (it is ${description.status.name.toLowerCase()})`,
-      );
-    const state = await handle.query(stateQuery);
-    return { state, description };
+    const execution = description.status.name;
+    if (execution === 'RUNNING') return { state: await handle.query(stateQuery), open: true, execution };
+    // Closed: its final state is in its history (no worker needed). A retry of the decision that
+    // closed it must find that decision there.
+    const shown = await showIncident(client, incidentId, { runId: description.runId });
+    return { state: shown.state, open: false, execution };
   } catch (error) {
     return explainTemporalError(error, incidentId);
   }
+}
+
+function notOpen(incidentId: string, execution: string): ApprovalError {
+  return new ApprovalError('not-found', `no open incident ${incidentId} (it is ${execution.toLowerCase()})`);
+}
+
+/**
+ * The decision this request repeats, if it is a retry of one already recorded. With a step named,
+ * that is the identity's latest same decision on that step (and request id, when given). Without
+ * one, "the pending step" may have moved on since the original was sent, and a retry must not
+ * become a decision on the next step: the identity's latest decision through the same channel with
+ * the same decision, comment and request id is the original. To decide a later step with the same
+ * words, name it.
+ */
+function repeatedDecision(
+  state: IncidentState,
+  request: DecisionRequest,
+  identity: string,
+): RecordedDecision | undefined {
+  const pending = state.pendingApproval;
+  const sameVisit = (d: RecordedDecision): boolean =>
+    pending !== undefined && d.stepId === pending.stepId && d.at >= pending.since;
+  // The named step is waiting: this is a decision on it (a repeat within this visit has the same
+  // update id, and Temporal answers it with the first result).
+  if (request.stepId !== undefined && pending?.stepId === request.stepId) return undefined;
+  return [...state.decisions].reverse().find((d) => {
+    if (d.identity !== identity || d.decision !== request.decision) return false;
+    if (request.requestId !== undefined && d.requestId !== request.requestId) return false;
+    if (request.stepId !== undefined) return d.stepId === request.stepId;
+    return d.channel === request.channel && (d.comment ?? '') === (request.comment ?? '') && !sameVisit(d);
+  });
 }
 
 /**
@@ -164,25 +220,16 @@ export async function applyDecision(
 async function decide(client: Client, config: Config, request: DecisionRequest): Promise<DecisionResult> {
   const identity = request.identity.trim();
   if (!identity) throw new ApprovalError('forbidden', 'a decision needs an identity');
-  const { state } = await openIncident(client, request.incidentId);
+  const { state, open, execution } = await incidentState(client, request.incidentId);
+
+  // A retry (double click, re-sent request, re-run command) after the decision moved the incident
+  // on, or closed it: answer with the decision recorded the first time.
+  const earlier = repeatedDecision(state, request, identity);
+  if (earlier) return { recorded: earlier, duplicate: true, state };
+  if (!open) throw notOpen(request.incidentId, execution);
+
   const pending = state.pendingApproval;
   const stepId = request.stepId ?? pending?.stepId;
-
-  // Already decided and no longer pending: a repeated click after the step moved on. Answer with
-  // the decision the incident recorded instead of a confusing refusal.
-  if (!pending || pending.stepId !== stepId) {
-    const earlier = [...state.decisions]
-      .reverse()
-      .find(
-        (d) =>
-          d.stepId === stepId &&
-          d.identity === identity &&
-          d.decision === request.decision &&
-          (request.requestId === undefined || d.requestId === request.requestId),
-      );
-    if (earlier) return { recorded: earlier, duplicate: true, state };
-  }
-
   const visit = pending && pending.stepId === stepId ? pending.since : '';
   const updateId = decisionUpdateId({
     incidentId: request.incidentId,
@@ -223,15 +270,25 @@ async function decide(client: Client, config: Config, request: DecisionRequest):
   return { recorded, duplicate, ...(after ? { state: after } : {}) };
 }
 
+export interface CloseResult {
+  state: IncidentState;
+  /** It was already closed by this identity: a retried close, answered as the first one was. */
+  duplicate: boolean;
+}
+
 /** Closes an escalated incident by hand. */
 export async function closeIncident(
   client: Client,
   request: { incidentId: string } & CloseRequest,
-): Promise<IncidentState> {
-  await openIncident(client, request.incidentId);
+): Promise<CloseResult> {
+  const { state, open, execution } = await incidentState(client, request.incidentId);
+  if (!open) {
+    if (state.closedBy?.identity === request.identity) return { state, duplicate: true };
+    throw notOpen(request.incidentId, execution);
+  }
   const handle = client.workflow.getHandle(request.incidentId);
   try {
-    return await handle.executeUpdate(closeUpdate, {
+    const closed = await handle.executeUpdate(closeUpdate, {
       args: [
         {
           identity: request.identity,
@@ -240,6 +297,7 @@ export async function closeIncident(
         },
       ],
     });
+    return { state: closed, duplicate: false };
   } catch (error) {
     return explainTemporalError(error, request.incidentId);
   }

@@ -1,5 +1,6 @@
 // The `rebound` command. Each group of subcommands lives in src/commands/ and registers itself here.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { EXIT } from './commands/common';
 import { registerAlertCommands } from './commands/alert';
 import { registerAuditCommands } from './commands/audit';
 import { registerConfigCommands } from './commands/config';
@@ -8,11 +9,16 @@ import { registerDevCommands } from './commands/dev';
 import { registerIncidentCommands } from './commands/incidents';
 import { registerRunbookCommands } from './commands/runbooks';
 import { registerSafetyCommands } from './commands/safety';
+import { escapeControls, printErr } from './terminal-text';
 
 const program = new Command('rebound')
   .description('Durable recovery runbooks for Prometheus Alertmanager alerts, on Temporal')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A usage error (unknown option, missing argument) is exit 2 like every other bad argument; the
+  // subcommands registered below inherit both settings. Arguments are echoed escaped.
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(escapeControls(text, { keepLineBreaks: true })) });
 
 registerDevCommands(program);
 registerConfigCommands(program);
@@ -25,6 +31,11 @@ registerAuditCommands(program);
 registerApprovalCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  console.error(`rebound: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 2;
+  // Commander has printed its message already; --help and --version end with 0.
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    return;
+  }
+  printErr(`rebound: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = EXIT.usage;
 });

@@ -1,4 +1,7 @@
 // Plain leveled logs on stderr: one line per event, key=value fields, easy to read at 3 a.m. and to grep.
+// Values from alerts may hold control characters: the line is escaped, so a log is one line and
+// carries no terminal escapes.
+import { escapeControls } from './terminal-text';
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -22,7 +25,9 @@ function write(level: Level, message: string, fields?: Record<string, unknown>):
         .map(([k, v]) => ` ${k}=${format(v)}`)
         .join('')
     : '';
-  process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}${extra}\n`);
+  process.stderr.write(
+    `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${escapeControls(message + extra)}\n`,
+  );
 }
 
 export interface Logger {

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import type { Config } from '../config';
 import { labelsFingerprint } from '../receiver/alert-payload';
 import type { AlertResult } from '../receiver/intake';
-import { UserError, action, configFromOptions, withSettings } from './common';
+import { printOut } from '../terminal-text';
+import { EXIT, UserError, action, configFromOptions, withSettings } from './common';
 
 // Go's zero time: what Alertmanager sends as endsAt for an alert with no end yet.
 const NO_END = '0001-01-01T00:00:00Z';
@@ -130,7 +131,7 @@ export function registerAlertCommands(program: Command): void {
       } catch (error) {
         throw new UserError(
           `cannot reach the receiver at ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
-          1,
+          EXIT.unavailable,
         );
       }
       const text = await response.text();
@@ -140,11 +141,12 @@ export function registerAlertCommands(program: Command): void {
       } catch {
         body = { error: text.slice(0, 500) };
       }
-      for (const r of body.alerts ?? []) console.log(describeResult(r));
+      for (const r of body.alerts ?? []) printOut(describeResult(r));
+      // 503: the receiver could not reach Temporal; anything else not 2xx is a refusal.
       if (!response.ok)
         throw new UserError(
           `the receiver refused the alert (HTTP ${response.status}): ${body.error ?? 'no reason given'}`,
-          1,
+          response.status === 503 ? EXIT.unavailable : EXIT.failed,
         );
     }),
   );

@@ -1,53 +1,16 @@
 // `rebound approve`, `rebound reject`, `rebound close` and `rebound incidents pending`: humans in the
 // loop from a terminal. Whoever can reach Temporal can decide, so `--as` names the person; the
 // incident's rules (approvers, groups, no self-approval) still apply.
-import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import {
-  ApprovalError,
   applyDecision,
   closeIncident,
   pendingApprovals,
   type DecisionResult,
   type PendingRow,
 } from '../approvals';
-import type { Config } from '../config';
-import { connectClient } from '../temporal-connection';
-import { action, configFromOptions, section, UserError, withSettings } from './common';
-
-/** Exit statuses a script can tell apart. */
-const EXIT = { refused: 1, notFound: 3, unavailable: 4 } as const;
-
-function asUserError(error: unknown): unknown {
-  if (!(error instanceof ApprovalError)) return error;
-  switch (error.kind) {
-    case 'not-found':
-      return new UserError(error.message, EXIT.notFound);
-    case 'unavailable':
-      return new UserError(error.message, EXIT.unavailable);
-    default:
-      return new UserError(`refused: ${error.message}`, EXIT.refused);
-  }
-}
-
-async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
-  let client: Client;
-  try {
-    client = await connectClient(config);
-  } catch (error) {
-    throw new UserError(
-      `cannot reach Temporal at ${config.temporal.address}: ${(error as Error).message}`,
-      EXIT.unavailable,
-    );
-  }
-  try {
-    return await fn(client);
-  } catch (error) {
-    throw asUserError(error);
-  } finally {
-    await client.connection.close();
-  }
-}
+import { escapeControls, escapedStrings, jsonForTerminal, printErr, printOut } from '../terminal-text';
+import { action, configFromOptions, section, UserError, withSettings, withTemporal } from './common';
 
 function identityOption(value: unknown): string {
   const identity = typeof value === 'string' ? value.trim() : '';
@@ -56,16 +19,16 @@ function identityOption(value: unknown): string {
 }
 
 function describeResult(incidentId: string, result: DecisionResult): string {
-  const r = result.recorded;
+  const r = escapedStrings(result.recorded);
   const verb = r.decision === 'approve' ? 'approved' : 'rejected';
   const lines = [
-    `${r.identity} ${verb} step ${r.stepId} of incident ${incidentId} via ${r.channel} at ${r.at}${r.comment ? `: ${r.comment}` : ''}`,
+    `${r.identity} ${verb} step ${r.stepId} of incident ${escapeControls(incidentId)} via ${r.channel} at ${r.at}${r.comment ? `: ${r.comment}` : ''}`,
   ];
   if (result.duplicate) lines.push('(already recorded earlier; recorded once)');
   const pending = result.state?.pendingApproval;
   if (pending && pending.stepId === r.stepId)
     lines.push(
-      `still waiting: ${pending.approvedBy.length} of ${pending.minApprovers} approvals (approved by ${pending.approvedBy.join(', ') || 'nobody'})`,
+      `still waiting: ${pending.approvedBy.length} of ${pending.minApprovers} approvals (approved by ${escapeControls(pending.approvedBy.join(', ')) || 'nobody'})`,
     );
   return lines.join('\n');
 }
@@ -73,6 +36,7 @@ function describeResult(incidentId: string, result: DecisionResult): string {
 function formatPending(rows: PendingRow[]): string {
   if (rows.length === 0) return 'No incident is waiting for an approval.';
   return rows
+    .map((row) => escapedStrings(row))
     .map((r) =>
       [
         `${r.incidentId}  step ${r.stepId}`,
@@ -106,7 +70,7 @@ function decisionCommand(program: Command, decision: 'approve' | 'reject'): void
       const { step, as, comment, requestId, ...settings } = options;
       const identity = identityOption(as);
       const config = configFromOptions(settings);
-      const result = await withClient(config, (client) =>
+      const result = await withTemporal(config, (client) =>
         applyDecision(client, config, {
           incidentId,
           decision,
@@ -117,7 +81,7 @@ function decisionCommand(program: Command, decision: 'approve' | 'reject'): void
           ...(typeof requestId === 'string' && requestId ? { requestId } : {}),
         }),
       );
-      console.log(describeResult(incidentId, result));
+      printOut(describeResult(incidentId, result));
     }),
   );
 }
@@ -139,7 +103,7 @@ export function registerApprovalCommands(program: Command): void {
       const { as, comment, ...settings } = options;
       const identity = identityOption(as);
       const config = configFromOptions(settings);
-      const state = await withClient(config, (client) =>
+      const { state, duplicate } = await withTemporal(config, (client) =>
         closeIncident(client, {
           incidentId,
           identity,
@@ -147,8 +111,8 @@ export function registerApprovalCommands(program: Command): void {
           ...(typeof comment === 'string' && comment ? { comment } : {}),
         }),
       );
-      console.log(
-        `${identity} closed incident ${state.incidentId}${state.closedBy?.comment ? `: ${state.closedBy.comment}` : ''}`,
+      printOut(
+        `${identity} closed incident ${state.incidentId}${state.closedBy?.comment ? `: ${state.closedBy.comment}` : ''}${duplicate ? '\n(already closed earlier; recorded once)' : ''}`,
       );
     }),
   );
@@ -168,12 +132,12 @@ export function registerApprovalCommands(program: Command): void {
     action(async (options: Record<string, unknown>) => {
       const { json, timeout, ...settings } = options;
       const config = configFromOptions(settings);
-      const { rows, unanswered } = await withClient(config, (client) =>
+      const { rows, unanswered } = await withTemporal(config, (client) =>
         pendingApprovals(client, { queryTimeoutMs: Number(timeout) > 0 ? Number(timeout) * 1000 : 5_000 }),
       );
-      console.log(json ? JSON.stringify(rows, null, 2) : formatPending(rows));
+      printOut(json ? jsonForTerminal(rows) : formatPending(rows));
       if (unanswered.length > 0)
-        console.error(
+        printErr(
           `rebound: ${unanswered.length} running incident(s) did not answer within the timeout (is a worker running?): ${unanswered.join(', ')}`,
         );
     }),

@@ -11,7 +11,17 @@ import type { Config } from '../config';
 import { listIncidents, parseSince } from '../incidents';
 import { fetchHistory, readHistoryFile, replay, type ReplayOutcome, type ReplaySource } from '../replay';
 import { connectClient } from '../temporal-connection';
-import { action, configFromOptions, section, UserError, withSettings } from './common';
+import { escapeControls, printErr, printOut } from '../terminal-text';
+import {
+  EXIT,
+  UserError,
+  action,
+  configFromOptions,
+  describeFailure,
+  section,
+  withSettings,
+  withTemporal,
+} from './common';
 import { historyCommand } from './groups';
 
 /**
@@ -30,9 +40,14 @@ export function exportFileName(workflowId: string, runId: string): string {
 function lazyConnect(config: Config): { get(): Promise<Client>; close(): Promise<void> } {
   let client: Promise<Client> | undefined;
   return {
-    get: () => (client ??= connectClient(config)),
+    get: () =>
+      (client ??= connectClient(config).catch((error: unknown) => {
+        const { message } = describeFailure(error, { temporalAddress: config.temporal.address });
+        throw new UserError(message, EXIT.unavailable);
+      })),
     close: async () => {
-      if (client) await (await client).connection.close();
+      const connected = await client?.catch(() => undefined);
+      await connected?.connection.close();
     },
   };
 }
@@ -45,7 +60,7 @@ function readFile(file: string): ReplaySource {
   try {
     return readHistoryFile(file);
   } catch (error) {
-    throw new UserError((error as Error).message, 2);
+    throw new UserError((error as Error).message, EXIT.usage);
   }
 }
 
@@ -58,12 +73,18 @@ async function fetchById(client: Client, id: string, runId?: string): Promise<Re
     return await fetchHistory(client, id);
   } catch (error) {
     if ((error as Error).name === 'WorkflowNotFoundError')
-      throw new UserError(`no file ${id} and no incident with that id in Temporal`, 2);
+      throw new UserError(`no file ${id} and no incident with that id in Temporal`, EXIT.notFound);
     throw error;
   }
 }
 
-function write(file: string | undefined, text: string): void {
+/**
+ * Writes an export or a report. Control and bidi characters from alerts are escaped in every format
+ * (JSON keeps its value: they become `\uXXXX`), in files too, since people `cat` them; the history
+ * in Temporal keeps the exact bytes.
+ */
+function write(file: string | undefined, raw: string, json: boolean): void {
+  const text = escapeControls(raw, { keepLineBreaks: true, json });
   if (!file) {
     process.stdout.write(text);
     return;
@@ -116,31 +137,25 @@ export function registerAuditCommands(program: Command): void {
         } catch (error) {
           throw new UserError(`--since: ${(error as Error).message}`);
         }
-        const client = await connectClient(configFromOptions(settings));
-        try {
+        await withTemporal(configFromOptions(settings), async (client) => {
           mkdirSync(out, { recursive: true });
           const runs = await listIncidents(client, { changedSince: from }, Number.MAX_SAFE_INTEGER);
           for (const run of runs) {
             const h = await client.workflow.getHandle(run.id, run.runId).fetchHistory();
             const file = path.join(out, exportFileName(run.id, run.runId));
-            writeFileSync(file, historyToJSON(h) + '\n');
-            console.log(`${file}  (${h.events?.length ?? 0} events, ${run.execution.toLowerCase()})`);
+            writeFileSync(file, escapeControls(historyToJSON(h), { json: true }) + '\n');
+            printOut(`${file}  (${h.events?.length ?? 0} events, ${run.execution.toLowerCase()})`);
           }
-          console.log(`exported ${runs.length} incident run${runs.length === 1 ? '' : 's'} to ${out}`);
-        } finally {
-          await client.connection.close();
-        }
+          printOut(`exported ${runs.length} incident run${runs.length === 1 ? '' : 's'} to ${out}`);
+        });
         return;
       }
       if (!id) throw new UserError('give an incident id, or --all --since <when> -o <dir>');
-      const client = await connectClient(configFromOptions(settings));
-      try {
+      await withTemporal(configFromOptions(settings), async (client) => {
         const source = await fetchById(client, id, typeof runId === 'string' ? runId : undefined);
-        write(out, historyToJSON(source.history) + '\n');
-        if (out) console.error(`wrote ${source.history.events?.length ?? 0} events of ${id} to ${out}`);
-      } finally {
-        await client.connection.close();
-      }
+        write(out, historyToJSON(source.history) + '\n', true);
+        if (out) printErr(`wrote ${source.history.events?.length ?? 0} events of ${id} to ${out}`);
+      });
     }),
   );
 
@@ -163,12 +178,9 @@ export function registerAuditCommands(program: Command): void {
       let source: ReplaySource;
       if (isFile(idOrFile)) source = readFile(idOrFile);
       else {
-        const client = await connectClient(configFromOptions(settings));
-        try {
-          source = await fetchById(client, idOrFile, typeof runId === 'string' ? runId : undefined);
-        } finally {
-          await client.connection.close();
-        }
+        source = await withTemporal(configFromOptions(settings), (client) =>
+          fetchById(client, idOrFile, typeof runId === 'string' ? runId : undefined),
+        );
       }
       let record;
       try {
@@ -176,7 +188,11 @@ export function registerAuditCommands(program: Command): void {
       } catch (error) {
         throw new UserError(`${idOrFile}: ${(error as Error).message}`, 2);
       }
-      write(typeof output === 'string' ? output : undefined, renderAudit(record, format as AuditFormat));
+      write(
+        typeof output === 'string' ? output : undefined,
+        renderAudit(record, format as AuditFormat),
+        format === 'json',
+      );
     }),
   );
 
@@ -214,9 +230,9 @@ export function registerAuditCommands(program: Command): void {
         loaded,
         workflowsPath ? { workflowsPath: path.resolve(workflowsPath) } : {},
       );
-      for (const o of outcomes) console.log(formatReplayOutcome(o));
+      for (const o of outcomes) printOut(formatReplayOutcome(o));
       const diverged = outcomes.filter((o) => !o.ok).length;
-      console.log(
+      printOut(
         diverged === 0
           ? `${outcomes.length} histor${outcomes.length === 1 ? 'y' : 'ies'} replayed identically`
           : `${diverged} of ${outcomes.length} diverged`,

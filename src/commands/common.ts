@@ -1,7 +1,19 @@
 // Helpers every command shares: flags generated from the settings table, loading the configuration,
 // and turning errors into a clear message and an exit status instead of a stack trace.
 import { Option, type Command } from 'commander';
-import { ConfigError, SETTINGS, flagName, loadConfig, type Config, type SettingKey } from '../config';
+import type { Client } from '@temporalio/client';
+import { ApprovalError } from '../approvals';
+import {
+  ConfigError,
+  SETTINGS,
+  flagName,
+  flagProperty,
+  loadConfig,
+  type Config,
+  type SettingKey,
+} from '../config';
+import { connectClient } from '../temporal-connection';
+import { printErr } from '../terminal-text';
 
 /** Adds the flags of these settings (and --config) to a command. */
 export function withSettings(command: Command, keys: readonly SettingKey[]): Command {
@@ -30,18 +42,99 @@ export function configFromOptions(options: Record<string, unknown>): Config {
   });
 }
 
+/**
+ * Exit statuses, the same for every command: 0 done, 1 refused or failed (a refused approval, a
+ * diverged replay, runbook problems), 2 usage (a bad flag, argument or setting), 3 not found (no such
+ * incident), 4 unreachable (Temporal, or for `alert fire` the receiver).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, unavailable: 4 } as const;
+
 /** A failure a user can act on: printed without a stack trace, with this exit status. */
 export class UserError extends Error {
   constructor(
     message: string,
-    readonly exitCode = 2,
+    readonly exitCode: number = EXIT.usage,
   ) {
     super(message);
     this.name = 'UserError';
   }
 }
 
-/** Wraps a command action: user-facing errors print plainly and set the exit status. */
+// gRPC status codes: NOT_FOUND, DEADLINE_EXCEEDED, UNAVAILABLE.
+const GRPC_NOT_FOUND = 5;
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
+/** The gRPC status code of an error or of any error it wraps. */
+function grpcCode(error: unknown): number | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? '';
+}
+
+/** The innermost message of an error chain: gRPC's own words rather than the SDK's wrapper. */
+function rootMessage(error: unknown): string {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e instanceof Error && e.cause instanceof Error; depth++) e = e.cause;
+  return firstLine(e instanceof Error ? e.message : String(e));
+}
+
+/** Where the failing command was pointed, for messages that name it. */
+export interface FailureContext {
+  temporalAddress?: string;
+  namespace?: string;
+}
+
+/**
+ * The one place that turns any error a command meets into one line and an exit status. Nothing
+ * reaches the user as a stack trace; an error this does not recognise is exit 1 with its message.
+ */
+export function describeFailure(
+  error: unknown,
+  context: FailureContext = {},
+): { message: string; exitCode: number } {
+  if (error instanceof UserError) return { message: error.message, exitCode: error.exitCode };
+  if (error instanceof ConfigError) return { message: error.message, exitCode: EXIT.usage };
+  if (error instanceof ApprovalError) {
+    const kinds = { 'not-found': EXIT.notFound, unavailable: EXIT.unavailable } as const;
+    if (error.kind === 'not-found' || error.kind === 'unavailable')
+      return { message: firstLine(error.message), exitCode: kinds[error.kind] };
+    if (error.kind === 'invalid') return { message: firstLine(error.message), exitCode: EXIT.usage };
+    return { message: `refused: ${firstLine(error.message)}`, exitCode: EXIT.failed };
+  }
+  const name = error instanceof Error ? error.name : '';
+  const where = context.temporalAddress ? ` at ${context.temporalAddress}` : '';
+  if (name === 'WorkflowNotFoundError') {
+    const id = (error as { workflowId?: unknown }).workflowId;
+    const what = typeof id === 'string' && id ? `no incident ${id}` : 'no such incident';
+    const ns = context.namespace ? ` in namespace ${context.namespace}` : '';
+    return { message: `${what}${ns}`, exitCode: EXIT.notFound };
+  }
+  const code = grpcCode(error);
+  const text = error instanceof Error ? error.message : String(error);
+  if (
+    code === GRPC_UNAVAILABLE ||
+    code === GRPC_DEADLINE_EXCEEDED ||
+    /Failed to connect|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|No connection established|Deadline passed|DEADLINE_EXCEEDED|UNAVAILABLE/i.test(
+      text,
+    )
+  )
+    return {
+      message: `cannot reach Temporal${where}: ${rootMessage(error)}. Is it running (\`rebound dev\`), and is TEMPORAL_ADDRESS right?`,
+      exitCode: EXIT.unavailable,
+    };
+  if (code === GRPC_NOT_FOUND) return { message: rootMessage(error), exitCode: EXIT.notFound };
+  return { message: firstLine(text) || name || 'unexpected error', exitCode: EXIT.failed };
+}
+
+/** Wraps a command action: every error prints as one line (escaped) and sets the exit status. */
 export function action<A extends unknown[]>(
   fn: (...args: A) => Promise<void> | void,
 ): (...args: A) => Promise<void> {
@@ -49,13 +142,56 @@ export function action<A extends unknown[]>(
     try {
       await fn(...args);
     } catch (error) {
-      if (error instanceof ConfigError || error instanceof UserError) {
-        console.error(`rebound: ${error.message}`);
-        process.exitCode = error instanceof UserError ? error.exitCode : 2;
-      } else {
-        console.error(`rebound: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-        process.exitCode = 1;
-      }
+      // The settings the command was given, for a message that says where it looked.
+      const options = args.find(
+        (a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a),
+      );
+      const { message, exitCode } = describeFailure(error, failureContext(options));
+      printErr(`rebound: ${message}`);
+      if (process.env.REBOUND_DEBUG && error instanceof Error && error.stack) printErr(error.stack);
+      process.exitCode = exitCode;
     }
   };
+}
+
+function failureContext(options: Record<string, unknown> | undefined): FailureContext {
+  try {
+    const { temporal } = configFromOptions(pickSettings(options ?? {}));
+    return { temporalAddress: temporal.address, namespace: temporal.namespace };
+  } catch {
+    return {};
+  }
+}
+
+/** Only the settings flags of a command's options (those configFromOptions understands). */
+function pickSettings(options: Record<string, unknown>): Record<string, unknown> {
+  const known = new Set(SETTINGS.map((s) => flagProperty(s.key)));
+  return Object.fromEntries(Object.entries(options).filter(([k]) => k === 'config' || known.has(k)));
+}
+
+/**
+ * Connects to Temporal for one command, runs fn and closes the connection. An unreachable server is
+ * exit 4 with the address it tried; every other failure goes through describeFailure.
+ */
+export async function withTemporal<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+  let client: Client;
+  try {
+    client = await connectClient(config);
+  } catch (error) {
+    throw new UserError(
+      `cannot reach Temporal at ${config.temporal.address}: ${rootMessage(error)}. Is it running (\`rebound dev\`), and is TEMPORAL_ADDRESS right?`,
+      EXIT.unavailable,
+    );
+  }
+  try {
+    return await fn(client);
+  } catch (error) {
+    const { message, exitCode } = describeFailure(error, {
+      temporalAddress: config.temporal.address,
+      namespace: config.temporal.namespace,
+    });
+    throw new UserError(message, exitCode);
+  } finally {
+    await client.connection.close();
+  }
 }

@@ -145,11 +145,13 @@ export function registerDevCommands(program: Command): void {
       }
       let workers: WorkerSet | undefined;
       let receiver: Receiver | undefined;
+      const client = lazyClient(config);
       try {
         workers = await runWorkerUntilSignal(config);
-        receiver = await startReceiver(config, lazyClient(config), ROUTE_MODULES, { catalog });
+        receiver = await startReceiver(config, client, ROUTE_MODULES, { catalog });
       } catch (error) {
         await receiver?.close();
+        await client.connection.close();
         await workers?.shutdown();
         await server.stop();
         throw error;
@@ -168,8 +170,11 @@ export function registerDevCommands(program: Command): void {
       process.stdout.write(lines.join('\n'));
       const activeWorkers = workers;
       const activeReceiver = receiver;
+      // The receiver first: its close waits for every request and late Slack decision still talking
+      // to Temporal, and only then is the client's connection closed under them.
       await onShutdown([
         ['receiver', () => activeReceiver.close()],
+        ['temporal client', () => client.connection.close()],
         ['worker', () => activeWorkers.shutdown()],
         ['temporal', () => server.stop()],
       ]);
@@ -202,11 +207,16 @@ export function registerDevCommands(program: Command): void {
       const problems = receiverAuthProblems(config);
       if (problems.length > 0) throw new UserError(problems.join('\n'));
       const catalog = catalogOrExit(config);
-      const receiver = await startReceiver(config, lazyClient(config), ROUTE_MODULES, { catalog });
+      const client = lazyClient(config);
+      const receiver = await startReceiver(config, client, ROUTE_MODULES, { catalog });
       process.stdout.write(
         `Rebound receiver listening on ${receiver.url} (Temporal ${config.temporal.address})\n`,
       );
-      await onShutdown([['receiver', () => receiver.close()]]);
+      // In this order: the receiver's close waits for requests still calling Temporal.
+      await onShutdown([
+        ['receiver', () => receiver.close()],
+        ['temporal client', () => client.connection.close()],
+      ]);
     }),
   );
 }

@@ -8,9 +8,9 @@ import {
   type IncidentSummary,
   type ShownIncident,
 } from '../incidents';
-import { connectClient } from '../temporal-connection';
+import { escapedStrings, jsonForTerminal, printOut } from '../terminal-text';
 import type { IncidentStatus } from '../workflows/contract';
-import { action, configFromOptions, section, UserError, withSettings } from './common';
+import { action, configFromOptions, section, UserError, withSettings, withTemporal } from './common';
 import { incidentsCommand } from './groups';
 
 /** Columns padded to their widest cell; the last column is not padded. */
@@ -34,8 +34,9 @@ function statusCell(i: IncidentSummary): string {
   return quiet.includes(i.execution) ? i.status || '?' : `${i.status || '?'} (${i.execution.toLowerCase()})`;
 }
 
-export function formatIncidentTable(incidents: IncidentSummary[]): string {
-  if (incidents.length === 0) return 'no incidents match';
+export function formatIncidentTable(found: IncidentSummary[]): string {
+  if (found.length === 0) return 'no incidents match';
+  const incidents = escapedStrings(found);
   return table(
     ['ID', 'RUNBOOK', 'TARGET', 'STATUS', 'PHASE', 'OPENED', 'CLOSED'],
     incidents.map((i) => [
@@ -50,7 +51,8 @@ export function formatIncidentTable(incidents: IncidentSummary[]): string {
   );
 }
 
-export function formatShown(shown: ShownIncident): string {
+export function formatShown(raw: ShownIncident): string {
+  const shown = escapedStrings(raw);
   const s = shown.state;
   const source =
     shown.source === 'query'
@@ -141,9 +143,8 @@ export function registerIncidentCommands(program: Command): void {
       } catch (error) {
         throw new UserError(`--since: ${(error as Error).message}`);
       }
-      const client = await connectClient(config);
-      try {
-        const found = await listIncidents(
+      const found = await withTemporal(config, (client) =>
+        listIncidents(
           client,
           {
             ...(typeof status === 'string' ? { status: status as IncidentStatus } : {}),
@@ -152,11 +153,9 @@ export function registerIncidentCommands(program: Command): void {
             ...(sinceDate ? { since: sinceDate } : {}),
           },
           max,
-        );
-        console.log(json ? JSON.stringify(found, null, 2) : formatIncidentTable(found));
-      } finally {
-        await client.connection.close();
-      }
+        ),
+      );
+      printOut(json ? jsonForTerminal(found) : formatIncidentTable(found));
     }),
   );
 
@@ -175,20 +174,17 @@ export function registerIncidentCommands(program: Command): void {
     action(async (id: string, options: Record<string, unknown>) => {
       const { json, runId, queryTimeout, ...settings } = options;
       const config = configFromOptions(settings);
-      const client = await connectClient(config);
-      try {
-        const shown = await showIncident(client, id, {
-          queryTimeoutMs: Number(queryTimeout) || 3000,
+      const timeoutMs = Number(queryTimeout);
+      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+        throw new UserError(`--query-timeout ${String(queryTimeout)}: expected a number of milliseconds > 0`);
+      // Not found is exit 3 with the id and namespace (describeFailure, through withTemporal).
+      const shown = await withTemporal(config, (client) =>
+        showIncident(client, id, {
+          queryTimeoutMs: timeoutMs,
           ...(typeof runId === 'string' ? { runId } : {}),
-        }).catch((error: unknown) => {
-          if ((error as Error).name === 'WorkflowNotFoundError')
-            throw new UserError(`no incident ${id} in namespace ${config.temporal.namespace}`, 1);
-          throw error;
-        });
-        console.log(json ? JSON.stringify(shown, null, 2) : formatShown(shown));
-      } finally {
-        await client.connection.close();
-      }
+        }),
+      );
+      printOut(json ? jsonForTerminal(shown) : formatShown(shown));
     }),
   );
 }

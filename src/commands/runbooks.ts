@@ -8,6 +8,7 @@ import type { ScopeAlert } from '../runbook-lang/scope';
 import type { RunbookSnapshot } from '../runbook-lang/types';
 import { checkRunbookDir, validateRunbookText } from '../runbooks/catalog';
 import { formatPlan, planIncident } from '../runbooks/plan';
+import { jsonForTerminal, printOut } from '../terminal-text';
 import { action, configFromOptions, UserError, withSettings } from './common';
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -80,19 +81,19 @@ export function alertFromArgument(argument: string): ScopeAlert {
 function lint(dir: string): number {
   const { runbooks, problems, files } = checkRunbookDir(dir);
   for (const p of problems)
-    console.log(`${path.join(dir, p.file === dir ? '' : p.file)}:${p.line}:${p.column}: ${p.message}`);
+    printOut(`${path.join(dir, p.file === dir ? '' : p.file)}:${p.line}:${p.column}: ${p.message}`);
   if (problems.length > 0) {
     const bad = new Set(problems.map((p) => p.file)).size;
-    console.log(
+    printOut(
       `${problems.length} problem${problems.length === 1 ? '' : 's'} in ${bad} of ${files.length} file${files.length === 1 ? '' : 's'}`,
     );
     return 1;
   }
   if (files.length === 0) {
-    console.log(`${dir}: no runbooks (*.yaml, *.yml)`);
+    printOut(`${dir}: no runbooks (*.yaml, *.yml)`);
     return 1;
   }
-  console.log(`${runbooks.length} runbook${runbooks.length === 1 ? '' : 's'} OK`);
+  printOut(`${runbooks.length} runbook${runbooks.length === 1 ? '' : 's'} OK`);
   return 0;
 }
 
@@ -156,7 +157,7 @@ export function registerRunbookCommands(program: Command): void {
       const alert = alertFromArgument(String(alertArgument));
       const { snapshot } = findRunbook(nameOrFile, config.runbooks.dir ?? 'runbooks');
       const plan = planIncident(snapshot, alert);
-      console.log(json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
+      printOut(json ? jsonForTerminal(plan) : formatPlan(plan));
       if (plan.error !== undefined) process.exitCode = 1;
     }),
   );

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { budgetPolicy } from '../activities/safety';
 import type { Config } from '../config';
 import { formatDuration } from '../runbook-lang/duration';
-import { connectClient } from '../temporal-connection';
+import { escapedStrings, jsonForTerminal, printOut } from '../terminal-text';
 import {
   BUDGET_WORKFLOW_TYPE,
   CONTROL_WORKFLOW_TYPE,
@@ -17,24 +17,13 @@ import {
   type BudgetStatus,
   type ControlStatus,
 } from '../workflows/safety-contract';
-import { UserError, action, configFromOptions, section, withSettings } from './common';
+import { action, configFromOptions, section, withSettings, withTemporal } from './common';
 
 export interface SafetyStatus {
   taskQueue: string;
   control: ControlStatus | undefined;
   budgets: BudgetStatus[];
   policy: ReturnType<typeof budgetPolicy>;
-}
-
-async function connect(config: Config): Promise<Client> {
-  try {
-    return await connectClient(config);
-  } catch (error) {
-    throw new UserError(
-      `Cannot reach Temporal at ${config.temporal.address}: ${(error as Error).message}`,
-      1,
-    );
-  }
 }
 
 function controlStart(config: Config): WithStartWorkflowOperation<never> {
@@ -119,18 +108,15 @@ export function registerSafetyCommands(program: Command): void {
     action(async (options: Record<string, unknown>) => {
       const { as, runbook, reason, ...rest } = options as { as: string; runbook?: string; reason?: string };
       const config = configFromOptions(rest);
-      const client = await connect(config);
-      try {
-        await client.workflow.executeUpdateWithStart(pauseUpdate, {
+      await withTemporal(config, (client) =>
+        client.workflow.executeUpdateWithStart(pauseUpdate, {
           args: [{ identity: as, ...(runbook ? { runbook } : {}), ...(reason ? { reason } : {}) }],
           startWorkflowOperation: controlStart(config),
-        });
-        process.stdout.write(
-          `Paused ${runbook ? `runbook ${runbook}` : 'all automation'}. Resume with: rebound resume${runbook ? ` --runbook ${runbook}` : ''} --as <you>\n`,
-        );
-      } finally {
-        await client.connection.close();
-      }
+        }),
+      );
+      printOut(
+        `Paused ${runbook ? `runbook ${runbook}` : 'all automation'}. Resume with: rebound resume${runbook ? ` --runbook ${runbook}` : ''} --as <you>`,
+      );
     }),
   );
 
@@ -150,20 +136,17 @@ export function registerSafetyCommands(program: Command): void {
         breaker?: boolean;
       };
       const config = configFromOptions(rest);
-      const client = await connect(config);
-      try {
-        await client.workflow.executeUpdateWithStart(resumeUpdate, {
+      await withTemporal(config, (client) =>
+        client.workflow.executeUpdateWithStart(resumeUpdate, {
           args: [
             { identity: as, ...(runbook ? { runbook } : {}), ...(breaker ? { closeBreaker: true } : {}) },
           ],
           startWorkflowOperation: controlStart(config),
-        });
-        process.stdout.write(
-          `Resumed ${runbook ? `runbook ${runbook}` : 'automation'}${breaker ? ' and closed the breaker' : ''}.\n`,
-        );
-      } finally {
-        await client.connection.close();
-      }
+        }),
+      );
+      printOut(
+        `Resumed ${runbook ? `runbook ${runbook}` : 'automation'}${breaker ? ' and closed the breaker' : ''}.`,
+      );
     }),
   );
 
@@ -177,15 +160,8 @@ export function registerSafetyCommands(program: Command): void {
     action(async (options: Record<string, unknown>) => {
       const { json, ...rest } = options as { json?: boolean };
       const config = configFromOptions(rest);
-      const client = await connect(config);
-      try {
-        const status = await readSafetyStatus(client, config);
-        process.stdout.write(
-          json ? `${JSON.stringify(status, null, 2)}\n` : `${formatSafetyStatus(status)}\n`,
-        );
-      } finally {
-        await client.connection.close();
-      }
+      const status = await withTemporal(config, (client) => readSafetyStatus(client, config));
+      printOut(json ? jsonForTerminal(status) : formatSafetyStatus(escapedStrings(status)));
     }),
   );
 }

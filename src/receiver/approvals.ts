@@ -80,6 +80,8 @@ export function statusFor(error: ApprovalError): number {
       return 403;
     case 'conflict':
       return 409;
+    case 'invalid':
+      return 400;
     case 'unavailable':
       return 503;
   }

@@ -169,6 +169,35 @@ export class Router {
   }
 }
 
+/**
+ * Promises still running (request handlers, work a handler left behind). Shutdown waits for them,
+ * so nothing calls Temporal after its connection is closed: a gRPC retry timer firing on a closed
+ * channel throws "Channel has been shut down" as an uncaught exception and kills the process.
+ */
+export class InFlight {
+  private readonly running = new Set<Promise<void>>();
+
+  /** Follows the promise until it settles; returns it unchanged. */
+  track<T>(promise: Promise<T>): Promise<T> {
+    const settled: Promise<void> = promise.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
+    return promise;
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** Resolves once everything tracked, including what was added while waiting, has settled. */
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+}
+
 export interface Listening {
   url: string;
   port: number;
@@ -176,7 +205,8 @@ export interface Listening {
 }
 
 export async function listen(router: Router, host: string, port: number): Promise<Listening> {
-  const server = http.createServer((req, res) => void router.handle(req, res));
+  const requests = new InFlight();
+  const server = http.createServer((req, res) => void requests.track(router.handle(req, res)));
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
@@ -198,10 +228,16 @@ export async function listen(router: Router, host: string, port: number): Promis
   return {
     url: `http://${shownHost}:${actualPort}`,
     port: actualPort,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    // A handler whose client went away keeps running until its Temporal calls end (each has a
+    // deadline); closing waits for it as well as for the open connections.
+    close: async () => {
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+        requests.drain(),
+      ]);
+    },
   };
 }

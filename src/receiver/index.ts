@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { logger } from '../log';
 import { RunbookValidationError, loadRunbooks, type RunbookCatalog } from '../runbooks/catalog';
-import { Router, listen, sendJson, sendText, type Listening } from './http';
+import { InFlight, Router, listen, sendJson, sendText, type Listening } from './http';
 import { createMetrics, type ReceiverMetrics } from './metrics';
 
 const log = logger('receiver');
@@ -17,11 +17,17 @@ export interface ReceiverDeps {
   catalog: RunbookCatalog;
   /** Deadline of each call to Temporal while answering a request (default 10 s). */
   temporalTimeoutMs?: number;
+  /** Work that outlives its request (a late Slack decision); the receiver waits for it on close. */
+  background: InFlight;
 }
 
 /** A feature's routes (alert intake, approvals, Slack interactions). */
 export type RouteModule = (router: Router, deps: ReceiverDeps) => void;
 
+/**
+ * A running receiver. `close()` stops taking requests and resolves once every request and every
+ * piece of work it left running has ended, so the Temporal client can be closed safely after it.
+ */
 export interface Receiver extends Listening {
   metrics: ReceiverMetrics;
 }
@@ -84,15 +90,24 @@ export async function startReceiver(
   router.add('GET', '/metrics', async ({ res }) =>
     sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
   );
+  const background = new InFlight();
   const deps: ReceiverDeps = {
     config,
     client,
     metrics,
     catalog,
+    background,
     ...(options.temporalTimeoutMs !== undefined ? { temporalTimeoutMs: options.temporalTimeoutMs } : {}),
   };
   for (const addRoutes of modules) addRoutes(router, deps);
   const listening = await listen(router, config.receiver.host, options.port ?? config.receiver.port);
   log.info('receiver listening', { url: listening.url });
-  return { ...listening, metrics };
+  return {
+    ...listening,
+    metrics,
+    close: async () => {
+      await listening.close();
+      await background.drain();
+    },
+  };
 }

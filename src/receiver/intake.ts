@@ -261,7 +261,15 @@ export async function deliverBatch(
   const queues = [...byIncident.values()];
   const workers = Array.from({ length: Math.min(PARALLEL, queues.length) }, async () => {
     for (let queue = queues.shift(); queue; queue = queues.shift()) {
-      for (const p of queue) await handOver(p);
+      for (const p of queue) {
+        // Once Temporal is unreachable the whole webhook is re-sent anyway (503): waiting out a
+        // deadline for every remaining alert would only hold the sender (and a shutdown) longer.
+        if (unavailable !== undefined) {
+          p.result.error = `not handed over: Temporal is unavailable (${unavailable})`;
+          continue;
+        }
+        await handOver(p);
+      }
     }
   });
   await Promise.all(workers);

@@ -18,6 +18,12 @@ const BODY_LIMIT = 64 * 1024;
 export const MAX_SIGNATURE_AGE_S = 300;
 /** Slack gives an interaction three seconds; answer before that even when Temporal is slow. */
 const DECISION_BUDGET_MS = 2_500;
+/** How long a decision Temporal has not confirmed in time keeps trying in the background. */
+const DECISION_TIMEOUT_MS = 30_000;
+
+function channelOf(interaction: Interaction): string | undefined {
+  return interaction.container?.channel_id ?? interaction.channel?.id;
+}
 
 function sha256(data: string | Buffer): Buffer {
   return createHash('sha256').update(data).digest();
@@ -52,6 +58,79 @@ interface Interaction {
   message?: { ts?: string };
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A string field of an object, undefined when absent; any other type is bad input. */
+function optionalString(object: Record<string, unknown>, key: string, where: string): string | undefined {
+  const value = object[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string')
+    throw new HttpError(400, `malformed Slack interaction: ${where}.${key} must be a string`);
+  return value;
+}
+
+/** An object field, undefined when absent; any other type is bad input. */
+function optionalObject(
+  object: Record<string, unknown>,
+  key: string,
+  where: string,
+): Record<string, unknown> | undefined {
+  const value = object[key];
+  if (value === undefined || value === null) return undefined;
+  if (!isRecord(value))
+    throw new HttpError(400, `malformed Slack interaction: ${where}.${key} must be an object`);
+  return value;
+}
+
+/**
+ * The interaction in a signed request body, checked field by field: a valid signature says who sent
+ * it, not that it is well formed. Anything malformed is a 400 naming the field.
+ */
+export function parseInteraction(raw: Buffer): Interaction {
+  const payload = new URLSearchParams(raw.toString('utf8')).get('payload');
+  if (!payload) throw new HttpError(400, 'malformed Slack interaction: no payload field');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch (error) {
+    throw new HttpError(400, `malformed Slack interaction: payload is not JSON: ${(error as Error).message}`);
+  }
+  if (!isRecord(parsed))
+    throw new HttpError(400, 'malformed Slack interaction: payload must be a JSON object');
+  const out: Interaction = {};
+  const type = optionalString(parsed, 'type', 'payload');
+  if (type !== undefined) out.type = type;
+  const user = optionalObject(parsed, 'user', 'payload');
+  if (user) out.user = { id: optionalString(user, 'id', 'payload.user') };
+  const channel = optionalObject(parsed, 'channel', 'payload');
+  if (channel) out.channel = { id: optionalString(channel, 'id', 'payload.channel') };
+  const container = optionalObject(parsed, 'container', 'payload');
+  if (container)
+    out.container = {
+      channel_id: optionalString(container, 'channel_id', 'payload.container'),
+      message_ts: optionalString(container, 'message_ts', 'payload.container'),
+    };
+  const message = optionalObject(parsed, 'message', 'payload');
+  if (message) out.message = { ts: optionalString(message, 'ts', 'payload.message') };
+  const actions = parsed.actions;
+  if (actions !== undefined && actions !== null) {
+    if (!Array.isArray(actions))
+      throw new HttpError(400, 'malformed Slack interaction: payload.actions must be an array');
+    out.actions = actions.map((a: unknown, i) => {
+      const where = `payload.actions[${i}]`;
+      if (!isRecord(a)) throw new HttpError(400, `malformed Slack interaction: ${where} must be an object`);
+      return {
+        action_id: optionalString(a, 'action_id', where),
+        block_id: optionalString(a, 'block_id', where),
+        value: optionalString(a, 'value', where),
+      };
+    });
+  }
+  return out;
+}
+
 function ephemeral(text: string): { response_type: 'ephemeral'; replace_original: false; text: string } {
   return { response_type: 'ephemeral', replace_original: false, text };
 }
@@ -68,7 +147,7 @@ function describeRefusal(error: ApprovalError): string {
 }
 
 export const slackInteractionRoutes: RouteModule = (router, deps) => {
-  const { config, client, metrics } = deps;
+  const { config, client, metrics, background } = deps;
   let web: WebClient | undefined;
   const slackWeb = (): WebClient | undefined => {
     if (!config.slack.token) return undefined;
@@ -84,7 +163,7 @@ export const slackInteractionRoutes: RouteModule = (router, deps) => {
   /** Shows the decision in the incident message; the workflow's own updates render the same way. */
   const updateMessage = async (interaction: Interaction, result: DecisionResult): Promise<void> => {
     const slack = slackWeb();
-    const channel = interaction.container?.channel_id ?? interaction.channel?.id;
+    const channel = channelOf(interaction);
     const ts = interaction.container?.message_ts ?? interaction.message?.ts;
     if (!slack || !channel || !ts || !result.state) return;
     const { text, blocks } = incidentBlocks(result.state, config.receiver.publicUrl);
@@ -92,6 +171,21 @@ export const slackInteractionRoutes: RouteModule = (router, deps) => {
       await slack.chat.update({ channel, ts, text, blocks, link_names: false });
     } catch (error) {
       log.warn('could not update the Slack incident message', { error });
+    }
+  };
+
+  /**
+   * A message only the clicker sees, through the bot token (never the request's response_url). When
+   * Slack cannot be reached either, the log is all that is left: it says the clicker was not told.
+   */
+  const tellClicker = async (interaction: Interaction, user: string, text: string): Promise<void> => {
+    const slack = slackWeb();
+    const channel = channelOf(interaction);
+    if (!slack || !channel || !user) return;
+    try {
+      await slack.chat.postEphemeral({ channel, user, text });
+    } catch (error) {
+      log.error('could not tell the Slack user how their late decision ended', { user, error });
     }
   };
 
@@ -122,12 +216,10 @@ export const slackInteractionRoutes: RouteModule = (router, deps) => {
 
     let interaction: Interaction;
     try {
-      const payload = new URLSearchParams(raw.toString('utf8')).get('payload');
-      if (!payload) throw new Error('no payload field');
-      interaction = JSON.parse(payload) as Interaction;
+      interaction = parseInteraction(raw);
     } catch (error) {
       count('bad_request');
-      throw new HttpError(400, `malformed Slack interaction: ${(error as Error).message}`);
+      throw error;
     }
     const act = interaction.actions?.find(
       (a) =>
@@ -138,17 +230,18 @@ export const slackInteractionRoutes: RouteModule = (router, deps) => {
       sendJson(res, 200, {}); // Some other interaction: acknowledged, nothing to do.
       return;
     }
-    let target: { incidentId?: unknown; stepId?: unknown };
+    let target: unknown;
     try {
-      target = JSON.parse(act.value ?? '') as typeof target;
+      target = JSON.parse(act.value ?? '');
     } catch {
-      target = {};
+      target = undefined;
     }
-    if (typeof target.incidentId !== 'string' || typeof target.stepId !== 'string') {
+    if (!isRecord(target) || typeof target.incidentId !== 'string' || typeof target.stepId !== 'string') {
       count('bad_request');
       sendJson(res, 200, ephemeral('This button does not name an incident step; it was not recorded.'));
       return;
     }
+    const { incidentId, stepId } = target;
     const slackUser = interaction.user?.id ?? '';
     const identity = slackIdentity(config, slackUser);
     if (!identity) {
@@ -170,13 +263,13 @@ export const slackInteractionRoutes: RouteModule = (router, deps) => {
       client,
       config,
       {
-        incidentId: target.incidentId,
-        stepId: target.stepId,
+        incidentId: incidentId,
+        stepId: stepId,
         decision,
         identity,
         channel: 'slack',
       },
-      { timeoutMs: 30_000 },
+      { timeoutMs: DECISION_TIMEOUT_MS },
     );
     const settled = pendingDecision.then(
       (result) => ({ result }),
@@ -190,23 +283,65 @@ export const slackInteractionRoutes: RouteModule = (router, deps) => {
     clearTimeout(timer);
 
     if (outcome === 'late') {
+      // Nothing is known yet: the decision may land or fail. Say exactly that, keep waiting in the
+      // background (the receiver's shutdown waits too) and tell the clicker how it ended.
       count('late');
+      const canFollowUp =
+        slackWeb() !== undefined && channelOf(interaction) !== undefined && slackUser !== '';
       sendJson(
         res,
         200,
         ephemeral(
-          'Rebound has sent your decision but Temporal has not confirmed it yet; the incident message will show it once recorded. Clicking again is safe.',
+          canFollowUp
+            ? `Not recorded yet: Temporal has not confirmed your decision (${decision} step ${escapeMrkdwn(stepId)}) within ${DECISION_BUDGET_MS / 1000} s. Rebound keeps trying for up to ${DECISION_TIMEOUT_MS / 1000} s and will tell you here whether it was recorded; until then, treat it as not recorded. Clicking again is safe: a decision is recorded once.`
+            : `Not recorded yet: Temporal has not confirmed your decision (${decision} step ${escapeMrkdwn(stepId)}) within ${DECISION_BUDGET_MS / 1000} s, so it may not have been recorded. Click again in a moment; a decision is recorded once.`,
         ),
       );
-      void settled.then(async (late) => {
-        if ('result' in late) await updateMessage(interaction, late.result);
-        else log.warn('a late Slack decision was not recorded', { error: late.error });
-      });
+      void background.track(
+        settled.then(async (late) => {
+          if ('result' in late) {
+            count(late.result.duplicate ? 'duplicate' : 'accepted');
+            await updateMessage(interaction, late.result);
+            await tellClicker(
+              interaction,
+              slackUser,
+              `Your decision (${decision} step ${escapeMrkdwn(stepId)} of ${escapeMrkdwn(incidentId)}) is now recorded.`,
+            );
+            return;
+          }
+          const error = late.error;
+          count(error instanceof ApprovalError && error.kind !== 'unavailable' ? 'refused' : 'unavailable');
+          log.warn('a late Slack decision was not recorded; the clicker is told to click again', {
+            incident: incidentId,
+            step: stepId,
+            identity,
+            error,
+          });
+          const reason =
+            error instanceof ApprovalError ? describeRefusal(error) : 'Rebound could not record it.';
+          await tellClicker(
+            interaction,
+            slackUser,
+            `Your decision (${decision} step ${escapeMrkdwn(stepId)} of ${escapeMrkdwn(incidentId)}) was NOT recorded. ${reason} Click the button again.`,
+          );
+        }),
+      );
       return;
     }
     if ('error' in outcome) {
       const error = outcome.error;
-      if (!(error instanceof ApprovalError)) throw error;
+      if (!(error instanceof ApprovalError)) {
+        log.error('a Slack decision failed unexpectedly', { incident: incidentId, error });
+        count('error');
+        sendJson(
+          res,
+          200,
+          ephemeral(
+            'Not recorded: Rebound could not record it (see the receiver log). Click again in a moment.',
+          ),
+        );
+        return;
+      }
       count(
         error.kind === 'unavailable' ? 'unavailable' : error.kind === 'not-found' ? 'not_found' : 'refused',
       );

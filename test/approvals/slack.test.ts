@@ -5,6 +5,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { incidentBlocks } from '../../src/activities/slack';
 import { slackSignatureProblem } from '../../src/receiver/slack-interactions';
 import { state, waitForState } from '../support/incidents';
@@ -199,6 +200,110 @@ describe('Slack interactions', () => {
       metrics,
       /rebound_approval_decisions_total\{channel="slack",outcome="unauthenticated"\} [5-9]/,
     );
+  });
+});
+
+/** A signed request whose form field `payload` is this text (or no payload field at all). */
+function payloadBody(payload: string | undefined): string {
+  return payload === undefined ? 'other=1' : new URLSearchParams({ payload }).toString();
+}
+
+describe('signed but malformed Slack payloads', () => {
+  it('are answered 4xx with a message, never 5xx', async () => {
+    const button = (value: unknown): unknown => ({
+      type: 'block_actions',
+      user: { id: 'UALICE' },
+      actions: [{ block_id: 'rebound_approval', action_id: 'rebound_approve', value }],
+    });
+    const cases: Array<[string | undefined, RegExp]> = [
+      [undefined, /no payload field/],
+      ['', /no payload field/],
+      ['null', /payload must be a JSON object/],
+      ['"text"', /payload must be a JSON object/],
+      ['[1,2]', /payload must be a JSON object/],
+      ['{', /payload is not JSON/],
+      ['{"type":"block_actions","actions":{}}', /payload\.actions must be an array/],
+      ['{"type":"block_actions","actions":[null]}', /payload\.actions\[0\] must be an object/],
+      ['{"type":"block_actions","actions":["x"]}', /payload\.actions\[0\] must be an object/],
+      ['{"type":5}', /payload\.type must be a string/],
+      ['{"type":"block_actions","user":"UALICE"}', /payload\.user must be an object/],
+      ['{"type":"block_actions","user":{"id":7}}', /payload\.user\.id must be a string/],
+      ['{"type":"block_actions","container":[]}', /payload\.container must be an object/],
+      ['{"type":"block_actions","message":{"ts":1}}', /payload\.message\.ts must be a string/],
+      [
+        '{"type":"block_actions","actions":[{"block_id":"rebound_approval","action_id":"rebound_approve","value":{"incidentId":"x"}}]}',
+        /payload\.actions\[0\]\.value must be a string/,
+      ],
+    ];
+    for (const [payload, message] of cases) {
+      const r = await click(payloadBody(payload));
+      assert.equal(r.status, 400, `${String(payload)}: ${JSON.stringify(r.json)}`);
+      assert.match(String(r.json.error), message, String(payload));
+    }
+    // A well-formed button whose value is not a step reference: an explanation, nothing recorded.
+    for (const value of ['null', '[]', '"x"', '{"incidentId":1,"stepId":"a"}', 'not json']) {
+      const r = await click(payloadBody(JSON.stringify(button(value))));
+      assert.equal(r.status, 200, value);
+      assert.match(String(r.json.text), /does not name an incident step/, value);
+    }
+  });
+
+  it('generated signed payloads (fast-check): never a 5xx', async () => {
+    const anyValue = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.constantFrom('', 'UALICE', 'rebound_approval', 'rebound_approve', 'rebound_reject', 'block_actions'),
+    );
+    // Shapes close to a real click, with any field of any type, so the parser's every branch is hit.
+    const nearClick = fc.record(
+      {
+        type: fc.oneof(fc.constant('block_actions'), anyValue),
+        user: fc.oneof(fc.record({ id: fc.oneof(fc.constantFrom('UALICE', 'UBOB'), anyValue) }), anyValue),
+        channel: fc.oneof(fc.record({ id: anyValue }), anyValue),
+        container: fc.oneof(fc.record({ channel_id: anyValue, message_ts: anyValue }), anyValue),
+        message: fc.oneof(fc.record({ ts: anyValue }), anyValue),
+        actions: fc.oneof(
+          fc.array(
+            fc.oneof(
+              fc.record(
+                {
+                  block_id: fc.oneof(fc.constant('rebound_approval'), anyValue),
+                  action_id: fc.oneof(fc.constantFrom('rebound_approve', 'rebound_reject'), anyValue),
+                  value: fc.oneof(
+                    fc
+                      .record({
+                        incidentId: fc.oneof(fc.string(), anyValue),
+                        stepId: fc.oneof(fc.string(), anyValue),
+                      })
+                      .map((v) => JSON.stringify(v)),
+                    anyValue,
+                  ),
+                },
+                { requiredKeys: [] },
+              ),
+              anyValue,
+            ),
+            { maxLength: 3 },
+          ),
+          anyValue,
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    const payload = fc.oneof(
+      nearClick.map((p) => JSON.stringify(p)),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.string({ unit: 'binary', maxLength: 200 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.option(payload, { nil: undefined }), async (p) => {
+        const r = await click(payloadBody(p));
+        assert.ok(r.status < 500, `${r.status} for ${String(p)}: ${JSON.stringify(r.json)}`);
+        if (r.status >= 400) assert.equal(typeof r.json.error, 'string', 'a 4xx says what is wrong');
+      }),
+      { numRuns: 300 },
+    );
+    assert.equal((await fetch(`${h.receiver.url}/healthz`)).status, 200);
   });
 });
 

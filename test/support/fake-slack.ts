@@ -1,5 +1,5 @@
 // A small local Slack: it speaks the Web API methods Rebound uses (chat.postMessage, chat.update,
-// conversations.history/replies with metadata) over real HTTP, and can answer 429 or drop an answer.
+// chat.postEphemeral, conversations.history/replies with metadata) over real HTTP, and can answer 429 or drop an answer.
 // Slack itself cannot be reached from these machines.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +19,8 @@ export const CHANNEL_ID = 'C0INCIDENT';
 /** A small Slack: channels by id (and #name alias), messages with metadata, 429 and dropped answers on demand. */
 export class FakeSlack {
   messages: StoredMessage[] = [];
+  /** Messages only one user sees (chat.postEphemeral): never stored in the channel. */
+  ephemerals: Array<{ channel: string; user: string; text: string }> = [];
   calls: string[] = [];
   rateLimitNext = 0;
   dropAnswerNext = 0;
@@ -38,6 +40,7 @@ export class FakeSlack {
 
   reset(): void {
     this.messages = [];
+    this.ephemerals = [];
     this.calls = [];
     this.rateLimitNext = 0;
     this.dropAnswerNext = 0;
@@ -94,6 +97,15 @@ export class FakeSlack {
         message.text = form.get('text') ?? '';
         message.blocks = json('blocks');
         return send({ ok: true, channel, ts: message.ts });
+      }
+      case 'chat.postEphemeral': {
+        const user = form.get('user');
+        if (!user) return send({ ok: false, error: 'user_not_in_channel' });
+        this.ephemerals.push({ channel, user, text: form.get('text') ?? '' });
+        return send({
+          ok: true,
+          message_ts: `1700000001.${String(this.ephemerals.length).padStart(6, '0')}`,
+        });
       }
       case 'conversations.history': {
         const top = this.messages.filter((m) => !m.thread_ts).reverse();
