@@ -178,7 +178,7 @@ export const SETTINGS = [
     kind: 'map',
     secret: true,
     describe:
-      'Operator API tokens as token=identity pairs, comma separated; the identity approves over HTTP.',
+      'Operator API tokens as token=identity pairs, comma separated (split at the last `=`, so base64 padding stays in the token); the identity approves over HTTP.',
   },
   {
     key: 'receiver.publicUrl',
@@ -494,7 +494,9 @@ function readConfigFile(file: string, problems: string[]): Map<string, unknown> 
   try {
     parsed = parseYaml(readFileSync(file, 'utf8'));
   } catch (error) {
-    problems.push(`config file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    // Only the first line: YAML's later lines quote the file, which may hold passwords.
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    problems.push(`config file ${file}: ${message}`);
     return values;
   }
   if (parsed === null || parsed === undefined) return values;
@@ -526,7 +528,8 @@ function parseMap(spec: SettingSpec, raw: unknown, problems: string[]): Record<s
   if (!text) return {};
   const out: Record<string, string> = {};
   for (const pair of text.split(',')) {
-    const eq = pair.indexOf('=');
+    // The last `=`: base64 tokens end in `=` padding, identities and group names never contain one.
+    const eq = pair.lastIndexOf('=');
     if (eq <= 0 || eq === pair.length - 1) {
       problems.push(`${spec.key} (${spec.env}): "${spec.secret ? '***' : pair}" is not a key=value pair`);
       return undefined;
@@ -536,8 +539,21 @@ function parseMap(spec: SettingSpec, raw: unknown, problems: string[]): Record<s
   return out;
 }
 
+/**
+ * A URL-ish text with its user and password replaced by ***. Works on text `new URL` refuses too (a
+ * password with `#` or `/`), so everything between `://` and the last `@` goes.
+ */
+export function maskUrlCredentials(text: string): string {
+  const start = text.indexOf('://');
+  const at = text.lastIndexOf('@');
+  if (start < 0 || at < start) return text;
+  return `${text.slice(0, start + 3)}***${text.slice(at)}`;
+}
+
 function convert(spec: SettingSpec, raw: unknown, origin: string, problems: string[]): unknown {
-  const shown = spec.secret ? '***' : JSON.stringify(raw);
+  const shown = spec.secret
+    ? '***'
+    : JSON.stringify(spec.kind === 'url' && typeof raw === 'string' ? maskUrlCredentials(raw) : raw);
   const bad = (allowed: string): undefined => {
     problems.push(`${spec.key} (from ${origin}): ${shown} is not valid; expected ${allowed}`);
     return undefined;
@@ -677,6 +693,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       !(typeof value === 'object' && Object.keys(value as object).length === 0)
     )
       value = '***';
+    else if (spec.kind === 'url' && typeof value === 'string') value = maskUrlCredentials(value);
     shown[spec.key] = value;
   }
   return shown;
