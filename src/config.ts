@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_EGRESS_ALLOW, parseEgressAllow } from './activities/egress';
 import { parseDuration } from './runbook-lang/duration';
 
 type Kind = 'string' | 'int' | 'bool' | 'duration' | 'url' | 'enum' | 'map' | 'list';
@@ -400,6 +401,23 @@ export const SETTINGS = [
     describe: 'Comma-separated addresses for the breaker summary.',
   },
 
+  // Secrets and egress: what runbooks may reach, and the credentials they name.
+  {
+    key: 'secrets.file',
+    env: 'REBOUND_SECRETS_FILE',
+    kind: 'string',
+    describe:
+      'File of secrets runbooks name ({ secret: NAME } in http.call headers): a YAML mapping or NAME=value lines, readable by its owner only (chmod 600). REBOUND_SECRET_<NAME> in the environment takes precedence.',
+  },
+  {
+    key: 'egress.allow',
+    env: 'REBOUND_EGRESS_ALLOW',
+    kind: 'list',
+    default: DEFAULT_EGRESS_ALLOW,
+    describe:
+      'Where probe.http, probe.tcp, http.call, wait-healthy URLs and step Prometheus URLs may go, checked after templating: comma-separated host names, *.domain suffixes, IP addresses or CIDR blocks, each with an optional :port ([v6]:port), or * for anywhere. The configured prometheus.url is always allowed.',
+  },
+
   {
     key: 'log.level',
     env: 'REBOUND_LOG_LEVEL',
@@ -458,6 +476,8 @@ export interface Config {
     summarySlackChannel?: string;
     summaryEmail?: string;
   };
+  secrets: { file?: string };
+  egress: { allow: string };
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
 }
 
@@ -638,6 +658,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   delete (config.dev as { retention?: number }).retention;
   config.receiver.apiTokens ??= {};
   config.slack.users ??= {};
+  config.egress.allow ??= ''; // set but empty: nothing is allowed beyond the configured Prometheus
   const groups = (config.approvals.groups ?? {}) as unknown as Record<string, string>;
   config.approvals.groups = Object.fromEntries(
     Object.entries(groups).map(([g, members]) => [
@@ -667,6 +688,8 @@ function crossChecks(config: Config): string[] {
     );
   if (!/^[A-Za-z0-9_.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(t.address))
     problems.push(`temporal.address (TEMPORAL_ADDRESS): "${t.address}" is not host:port`);
+  for (const problem of parseEgressAllow(config.egress.allow).problems)
+    problems.push(`egress.allow (REBOUND_EGRESS_ALLOW): ${problem}`);
   return problems;
 }
 
@@ -693,7 +716,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
       !(typeof value === 'object' && Object.keys(value as object).length === 0)
     )
       value = '***';
-    else if (spec.kind === 'url' && typeof value === 'string') value = maskUrlCredentials(value);
     shown[spec.key] = value;
   }
   return shown;

@@ -31,7 +31,28 @@ function createEnvironment(): Environment {
     env.registerOperator(`int ${op} double: double`, (a: bigint, b: number) => apply(Number(a), b));
   }
   env.registerOperator('double % double: double', (a: number, b: number) => a % b);
+  env.registerFunction('promql(string): string', promqlString);
   return env;
+}
+
+/**
+ * A PromQL string literal holding `value`, quotes included: `promql(labels.service)` in a query, so a
+ * label value can only ever be a value (`up{job={{ promql(labels.job) }}}`), never more PromQL.
+ * PromQL strings take Go's escapes; backslash, the quote and control characters are escaped.
+ */
+export function promqlString(value: string): string {
+  let out = '"';
+  for (const ch of value) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === '"') out += '\\"';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return `${out}"`;
 }
 
 const env = createEnvironment();

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, describeConfig, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig } from '../../src/config';
 import { webhookAuthenticator } from '../../src/receiver/auth';
 import { HttpError } from '../../src/receiver/http';
 
@@ -58,10 +58,6 @@ describe('secrets are not echoed back', () => {
       for (const secret of ['p#ss', 'w0rd', 'hunter2', 'mailer'])
         assert.ok(!message.includes(secret), `${secret} in: ${message}`);
     }
-    const shown = JSON.stringify(
-      describeConfig(loadConfig({ env: { REBOUND_SMTP_URL: 'smtp://mailer:hunter2@mail.example:587' } })),
-    );
-    assert.ok(!shown.includes('hunter2') && shown.includes('smtp://***@mail.example:587'), shown);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-config-'));
     const file = path.join(dir, 'rebound.yaml');
     // A YAML syntax error quotes the offending line: the password must not come with it.
