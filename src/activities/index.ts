@@ -38,15 +38,15 @@ export function createActivities(config: Config, client?: Client): ReboundActivi
   });
   return {
     ...docker,
-    probeHttp: ({ params }) => {
+    probeHttp: async ({ params }) => {
       egress.checkUrl('probe.http', params?.url);
-      return httpProbe(params);
+      return await httpProbe(params);
     },
-    probeTcp: ({ params }) => {
+    probeTcp: async ({ params }) => {
       // tcpProbe checks the port's form; the policy needs a number to compare.
       if (typeof params?.host === 'string' && typeof params.port === 'number')
         egress.checkHost('probe.tcp', params.host, params.port);
-      return tcpProbe(params);
+      return await tcpProbe(params);
     },
     ...prometheus,
     httpCall: createHttpCall({ egress, secrets }),
