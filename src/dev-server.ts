@@ -81,7 +81,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.dbFile) {
     privateDir(path.dirname(options.dbFile));
     // The database holds every incident's history: readable by its owner only, also when it exists
-    // from before. SQLite gives its -wal, -shm and -journal files the database file's mode.
+    // from before (a new one is made under the umask below; an empty file would skip the schema).
     for (const file of [
       options.dbFile,
       `${options.dbFile}-wal`,
@@ -89,7 +89,6 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       `${options.dbFile}-journal`,
     ])
       if (existsSync(file)) chmodSync(file, 0o600);
-    if (!existsSync(options.dbFile)) closeSync(openSync(options.dbFile, 'a', 0o600));
     args.push('--db-filename', options.dbFile);
   }
   if (namespace !== 'default') args.push('--namespace', namespace);
