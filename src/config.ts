@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_EGRESS_ALLOW, parseEgressAllow } from './activities/egress';
 import { parseDuration } from './runbook-lang/duration';
 
 type Kind = 'string' | 'int' | 'bool' | 'duration' | 'url' | 'enum' | 'map' | 'list';
@@ -178,7 +179,7 @@ export const SETTINGS = [
     kind: 'map',
     secret: true,
     describe:
-      'Operator API tokens as token=identity pairs, comma separated; the identity approves over HTTP.',
+      'Operator API tokens as token=identity pairs, comma separated (split at the last `=`, so base64 padding stays in the token); the identity approves over HTTP.',
   },
   {
     key: 'receiver.publicUrl',
@@ -400,6 +401,23 @@ export const SETTINGS = [
     describe: 'Comma-separated addresses for the breaker summary.',
   },
 
+  // Secrets and egress: what runbooks may reach, and the credentials they name.
+  {
+    key: 'secrets.file',
+    env: 'REBOUND_SECRETS_FILE',
+    kind: 'string',
+    describe:
+      'File of secrets runbooks name ({ secret: NAME } in http.call headers): a YAML mapping or NAME=value lines, readable by its owner only (chmod 600). REBOUND_SECRET_<NAME> in the environment takes precedence.',
+  },
+  {
+    key: 'egress.allow',
+    env: 'REBOUND_EGRESS_ALLOW',
+    kind: 'list',
+    default: DEFAULT_EGRESS_ALLOW,
+    describe:
+      'Where probe.http, probe.tcp, http.call, wait-healthy URLs and step Prometheus URLs may go, checked after templating: comma-separated host names, *.domain suffixes, IP addresses or CIDR blocks, each with an optional :port ([v6]:port), or * for anywhere. The configured prometheus.url is always allowed.',
+  },
+
   {
     key: 'log.level',
     env: 'REBOUND_LOG_LEVEL',
@@ -458,6 +476,8 @@ export interface Config {
     summarySlackChannel?: string;
     summaryEmail?: string;
   };
+  secrets: { file?: string };
+  egress: { allow: string };
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
 }
 
@@ -494,7 +514,9 @@ function readConfigFile(file: string, problems: string[]): Map<string, unknown> 
   try {
     parsed = parseYaml(readFileSync(file, 'utf8'));
   } catch (error) {
-    problems.push(`config file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    // Only the first line: YAML's later lines quote the file, which may hold passwords.
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    problems.push(`config file ${file}: ${message}`);
     return values;
   }
   if (parsed === null || parsed === undefined) return values;
@@ -526,7 +548,8 @@ function parseMap(spec: SettingSpec, raw: unknown, problems: string[]): Record<s
   if (!text) return {};
   const out: Record<string, string> = {};
   for (const pair of text.split(',')) {
-    const eq = pair.indexOf('=');
+    // The last `=`: base64 tokens end in `=` padding, identities and group names never contain one.
+    const eq = pair.lastIndexOf('=');
     if (eq <= 0 || eq === pair.length - 1) {
       problems.push(`${spec.key} (${spec.env}): "${spec.secret ? '***' : pair}" is not a key=value pair`);
       return undefined;
@@ -536,8 +559,21 @@ function parseMap(spec: SettingSpec, raw: unknown, problems: string[]): Record<s
   return out;
 }
 
+/**
+ * A URL-ish text with its user and password replaced by ***. Works on text `new URL` refuses too (a
+ * password with `#` or `/`), so everything between `://` and the last `@` goes.
+ */
+export function maskUrlCredentials(text: string): string {
+  const start = text.indexOf('://');
+  const at = text.lastIndexOf('@');
+  if (start < 0 || at < start) return text;
+  return `${text.slice(0, start + 3)}***${text.slice(at)}`;
+}
+
 function convert(spec: SettingSpec, raw: unknown, origin: string, problems: string[]): unknown {
-  const shown = spec.secret ? '***' : JSON.stringify(raw);
+  const shown = spec.secret
+    ? '***'
+    : JSON.stringify(spec.kind === 'url' && typeof raw === 'string' ? maskUrlCredentials(raw) : raw);
   const bad = (allowed: string): undefined => {
     problems.push(`${spec.key} (from ${origin}): ${shown} is not valid; expected ${allowed}`);
     return undefined;
@@ -622,6 +658,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   delete (config.dev as { retention?: number }).retention;
   config.receiver.apiTokens ??= {};
   config.slack.users ??= {};
+  config.egress.allow ??= ''; // set but empty: nothing is allowed beyond the configured Prometheus
   const groups = (config.approvals.groups ?? {}) as unknown as Record<string, string>;
   config.approvals.groups = Object.fromEntries(
     Object.entries(groups).map(([g, members]) => [
@@ -651,6 +688,8 @@ function crossChecks(config: Config): string[] {
     );
   if (!/^[A-Za-z0-9_.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(t.address))
     problems.push(`temporal.address (TEMPORAL_ADDRESS): "${t.address}" is not host:port`);
+  for (const problem of parseEgressAllow(config.egress.allow).problems)
+    problems.push(`egress.allow (REBOUND_EGRESS_ALLOW): ${problem}`);
   return problems;
 }
 

@@ -1,7 +1,7 @@
 // The embedded default: a Temporal CLI dev server with its state in a SQLite file, Rebound's search
 // attributes registered and the namespace retention set. Used by `rebound dev` and the test harness.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -38,6 +38,13 @@ export interface DevServer {
   kill(): void;
   /** Resolves when the server process exits by itself or is stopped. */
   exited: Promise<number | null>;
+}
+
+/** Creates a directory (and its parents) that only its owner can enter: 0700, also when it exists. */
+export function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Only a directory of one's own is tightened: never a shared one such as /tmp.
+  if (statSync(dir).uid === process.getuid?.()) chmodSync(dir, 0o700);
 }
 
 /** A free TCP port on loopback. */
@@ -77,7 +84,16 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const args = ['server', 'start-dev', '--ip', host, '--port', String(options.port), '--log-level', 'warn'];
   args.push(...(options.uiPort > 0 ? ['--ui-port', String(options.uiPort)] : ['--headless']));
   if (options.dbFile) {
-    mkdirSync(path.dirname(options.dbFile), { recursive: true });
+    privateDir(path.dirname(options.dbFile));
+    // The database holds every incident's history: readable by its owner only, also when it exists
+    // from before (a new one is made under the umask below; an empty file would skip the schema).
+    for (const file of [
+      options.dbFile,
+      `${options.dbFile}-wal`,
+      `${options.dbFile}-shm`,
+      `${options.dbFile}-journal`,
+    ])
+      if (existsSync(file)) chmodSync(file, 0o600);
     args.push('--db-filename', options.dbFile);
   }
   if (namespace !== 'default') args.push('--namespace', namespace);
@@ -88,11 +104,19 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
   let logFd: number | 'ignore' = 'ignore';
   if (options.logFile) {
-    mkdirSync(path.dirname(options.logFile), { recursive: true });
-    logFd = openSync(options.logFile, 'a');
+    privateDir(path.dirname(options.logFile));
+    logFd = openSync(options.logFile, 'a', 0o600);
+    chmodSync(options.logFile, 0o600);
   }
   // Own process group, so Ctrl-C in a terminal reaches Rebound first and Rebound stops the server in order.
-  const child: ChildProcess = spawn(options.cli, args, { stdio: ['ignore', logFd, logFd], detached: true });
+  // Under umask 077, so whatever else the server creates is its owner's only.
+  const umask = process.umask(0o077);
+  let child: ChildProcess;
+  try {
+    child = spawn(options.cli, args, { stdio: ['ignore', logFd, logFd], detached: true });
+  } finally {
+    process.umask(umask);
+  }
   if (typeof logFd === 'number') closeSync(logFd);
   const guard = options.stopWithParent && child.pid ? startGuard(child.pid) : undefined;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -13,6 +13,7 @@ import {
   type StepRecord,
 } from './workflows/contract';
 import { SA_DRY_RUN, SA_PHASE, SA_RUNBOOK, SA_STATUS, SA_TARGET } from './workflows/search-attributes';
+import { maskSecretHeaders } from './runbook-lang/secret-refs';
 
 export const INCIDENT_STATUSES: readonly IncidentStatus[] = ['open', 'resolved', 'failed', 'escalated'];
 
@@ -135,7 +136,7 @@ export async function showIncident(
     const timeout = options.queryTimeoutMs ?? 3000;
     try {
       const state = await client.withDeadline(Date.now() + timeout, () => handle.query(stateQuery));
-      return { source: 'query', execution, runId: description.runId, state };
+      return { source: 'query', execution, runId: description.runId, state: maskSecretHeaders(state) };
     } catch (error) {
       note = `no worker answered the state query within ${timeout} ms (${firstLine(error)}); state rebuilt from the history`;
     }

@@ -7,6 +7,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import Docker from 'dockerode';
 import type { Config } from '../config';
+import { CONTAINER_NAME_RULE, isContainerName } from '../runbook-lang/container-names';
+import type { EgressPolicy } from './egress';
 import { badParameters, FailureType, optionalPositiveInt, requireString } from './errors';
 import { httpProbe } from './probes';
 import type {
@@ -140,7 +142,17 @@ export interface DockerIntegration {
   containerWaitHealthy: (input: StepInput<WaitHealthyParams>) => Promise<WaitHealthyResult>;
 }
 
-export function createDockerActivities(settings: Config['docker']): DockerIntegration {
+/** A container name or id that is safe to put into a Docker API path, or BadParameters (nothing is called). */
+export function containerName(value: unknown, name = 'container'): string {
+  const text = requireString(value, name);
+  if (!isContainerName(text))
+    throw badParameters(
+      `${name} ${JSON.stringify(text)} is not ${CONTAINER_NAME_RULE}; nothing was sent to Docker`,
+    );
+  return text;
+}
+
+export function createDockerActivities(settings: Config['docker'], egress?: EgressPolicy): DockerIntegration {
   const hostLabel = settings.hostName ?? settings.host ?? 'unix:///var/run/docker.sock';
   const clients = new Map<number, Docker>();
   /**
@@ -255,12 +267,12 @@ export function createDockerActivities(settings: Config['docker']): DockerIntegr
 
   return {
     async containerInspect({ params }) {
-      const container = requireString(params?.container, 'container');
+      const container = containerName(params?.container);
       return (await tryInspect(container)) ?? { exists: false, running: false };
     },
 
     async containerRestart({ params, ctx }) {
-      const container = requireString(params?.container, 'container');
+      const container = containerName(params?.container);
       const t = stopTimeoutOf(params);
       const before = await inspectOrFail(container);
       if (ctx.dryRun)
@@ -290,7 +302,7 @@ export function createDockerActivities(settings: Config['docker']): DockerIntegr
     },
 
     async containerStart({ params, ctx }) {
-      const container = requireString(params?.container, 'container');
+      const container = containerName(params?.container);
       const before = await inspectOrFail(container);
       if (ctx.dryRun) return dryRun(`start container ${container} on host ${hostLabel}`, before);
       await mutate(container, () => client().getContainer(container).start());
@@ -298,7 +310,7 @@ export function createDockerActivities(settings: Config['docker']): DockerIntegr
     },
 
     async containerStop({ params, ctx }) {
-      const container = requireString(params?.container, 'container');
+      const container = containerName(params?.container);
       const t = stopTimeoutOf(params);
       const before = await inspectOrFail(container);
       if (ctx.dryRun)
@@ -314,8 +326,8 @@ export function createDockerActivities(settings: Config['docker']): DockerIntegr
     },
 
     async containerFailover({ params, ctx }) {
-      const primary = requireString(params?.primary, 'primary');
-      const standby = requireString(params?.standby, 'standby');
+      const primary = containerName(params?.primary, 'primary');
+      const standby = containerName(params?.standby, 'standby');
       if (primary === standby) throw badParameters('primary and standby must be different containers');
       const t = stopTimeoutOf(params);
       const [p, s] = await Promise.all([inspectOrFail(primary), inspectOrFail(standby)]);
@@ -350,10 +362,13 @@ export function createDockerActivities(settings: Config['docker']): DockerIntegr
     },
 
     async containerWaitHealthy({ params }) {
-      const container = requireString(params?.container, 'container');
+      const container = containerName(params?.container);
       const intervalMs = optionalPositiveInt(params.intervalMs, 'intervalMs') ?? DEFAULT_INTERVAL_MS;
       if (intervalMs < 50) throw badParameters('intervalMs must be at least 50');
-      const url = params.url === undefined ? undefined : requireString(params.url, 'url');
+      // An empty url (a runbook variable with nothing in it) means no HTTP check.
+      const url =
+        params.url === undefined || params.url === '' ? undefined : requireString(params.url, 'url');
+      if (url !== undefined && egress) egress.checkUrl('container.wait-healthy', url);
       const deadline = attemptDeadline();
       const result = await watch(container, { intervalMs, deadline, ...(url ? { url } : {}) });
       if (result.healthy) return result;

@@ -7,8 +7,10 @@ import { lazyClient } from '../temporal-connection';
 import { createSafetyActivities } from './safety';
 import { createDockerActivities } from './docker';
 import { createEmailActivities } from './email';
-import { httpCall } from './http-call';
+import { createEgressPolicy } from './egress';
+import { createHttpCall } from './http-call';
 import { httpProbe, tcpProbe } from './probes';
+import { createSecretStore } from './secrets';
 import { createPrometheusActivities } from './prometheus';
 import { createSlackActivities } from './slack';
 import type { ReboundActivities } from './types';
@@ -18,8 +20,11 @@ import { badParameters } from './errors';
 export function createActivities(config: Config, client?: Client): ReboundActivities {
   let safetyClient = client;
   const safety = createSafetyActivities(config, () => (safetyClient ??= lazyClient(config)));
-  const docker = createDockerActivities(config.docker);
-  const prometheus = createPrometheusActivities(config.prometheus);
+  // Where probes and calls may go, checked after templating; the configured Prometheus always may.
+  const egress = createEgressPolicy(config.egress.allow, [config.prometheus.url]);
+  const secrets = createSecretStore({ file: config.secrets.file });
+  const docker = createDockerActivities(config.docker, egress);
+  const prometheus = createPrometheusActivities(config.prometheus, egress);
   const slack = createSlackActivities({
     token: config.slack.token,
     apiUrl: config.slack.apiUrl,
@@ -33,10 +38,18 @@ export function createActivities(config: Config, client?: Client): ReboundActivi
   });
   return {
     ...docker,
-    probeHttp: ({ params }) => httpProbe(params),
-    probeTcp: ({ params }) => tcpProbe(params),
+    probeHttp: async ({ params }) => {
+      egress.checkUrl('probe.http', params?.url);
+      return await httpProbe(params);
+    },
+    probeTcp: async ({ params }) => {
+      // tcpProbe checks the port's form; the policy needs a number to compare.
+      if (typeof params?.host === 'string' && typeof params.port === 'number')
+        egress.checkHost('probe.tcp', params.host, params.port);
+      return await tcpProbe(params);
+    },
     ...prometheus,
-    httpCall,
+    httpCall: createHttpCall({ egress, secrets }),
     notify: (input) => {
       switch (input.params?.channel) {
         case 'slack':

@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { badParameters, errorMessage, FailureType, httpUrl, requireString } from './errors';
 import { readLimited, requestSignal } from './probes';
+import type { EgressPolicy } from './egress';
 import type { ImpactParams, ImpactResult, PromQueryParams, PromQueryResult, PromSample } from './types';
 
 const QUERY_TIMEOUT_MS = 15_000;
@@ -81,14 +82,20 @@ export async function promQuery(baseUrl: string | undefined, queryText: unknown)
   return { resultType, samples, value: samples[0]?.value ?? null };
 }
 
-export function createPrometheusActivities(settings: PrometheusSettings) {
+export function createPrometheusActivities(settings: PrometheusSettings, egress?: EgressPolicy) {
+  /** A step's own url comes from the runbook (perhaps from an alert): it must be an allowed target. */
+  const baseUrl = (what: string, stepUrl: unknown): string | undefined => {
+    if (stepUrl === undefined || stepUrl === settings.url) return settings.url;
+    if (egress) egress.checkUrl(what, stepUrl);
+    return typeof stepUrl === 'string' ? stepUrl : undefined;
+  };
   return {
     async prometheusQuery({ params }: { params: PromQueryParams }): Promise<PromQueryResult> {
-      return promQuery(params?.url ?? settings.url, params?.query);
+      return promQuery(baseUrl('prometheus.query', params?.url), params?.query);
     },
 
     async impactAssess({ params }: { params: ImpactParams }): Promise<ImpactResult> {
-      const url = params?.url ?? settings.url;
+      const url = baseUrl('impact.assess', params?.url);
       if (params.query === undefined)
         throw badParameters('query is required: PromQL returning one series per affected target');
       const serviceLabel = params.serviceLabel ?? 'job';

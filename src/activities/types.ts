@@ -1,6 +1,7 @@
 // The contract between the incident workflow and the integrations. The workflow imports this file
 // as types only; each integration file implements its part.
 import type { IncidentState } from '../workflows/contract';
+import type { SecretRef } from '../runbook-lang/secret-refs';
 import type { SafetyActivities } from './safety';
 
 /** What every step activity is told besides its parameters. */
@@ -12,6 +13,10 @@ export interface StepContext {
   stepStartedAt: string;
   /** Report what would be done; change nothing. */
   dryRun: boolean;
+  /** Which visit of the step this is (1 on the first; a goto back makes another). Absent in older incidents. */
+  visit?: number;
+  /** The incident's first run id (stable across continue-as-new). Absent in older incidents. */
+  firstRunId?: string;
 }
 
 export interface StepInput<P> {
@@ -148,7 +153,8 @@ export interface ImpactResult {
 export interface HttpCallParams {
   url: string;
   method?: string;
-  headers?: Record<string, string>;
+  /** Values are text, or a secret the worker resolves: `{ secret: NAME, prefix?: "Bearer " }`. */
+  headers?: Record<string, string | SecretRef>;
   body?: unknown;
   expectStatus?: number | number[];
   timeoutMs?: number;

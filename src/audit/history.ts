@@ -2,6 +2,7 @@
 // and timestamps): event names, times, payloads and failures, shared by the audit and `incidents show`.
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
+import { maskSecretHeaders } from '../runbook-lang/secret-refs';
 
 export type History = temporal.api.history.v1.IHistory;
 export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -46,7 +47,8 @@ export function durationToMs(d: { seconds?: unknown; nanos?: number | null } | n
 export function decodePayload(payload: Payload | null | undefined): unknown {
   if (!payload) return undefined;
   try {
-    return defaultPayloadConverter.fromPayload(payload);
+    // Credential headers written into runbooks before secrets were named are never shown.
+    return maskSecretHeaders(defaultPayloadConverter.fromPayload(payload));
   } catch {
     const encoding = payload.metadata?.encoding ? Buffer.from(payload.metadata.encoding).toString() : '?';
     return `<payload in encoding ${encoding}, ${payload.data?.length ?? 0} bytes, not decodable here>`;

@@ -1,11 +1,14 @@
 // `rebound dev` (embedded Temporal + worker + receiver in one command), `rebound worker` and
 // `rebound serve` (each on its own, against any Temporal).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { SETTINGS, receiverAuthProblems, type Config, type SettingKey } from '../config';
-import { startDevServer, type DevServer } from '../dev-server';
+import { createSecretStore, SECRET_ENV_PREFIX, secretsFileProblem } from '../activities/secrets';
+import { privateDir, startDevServer, type DevServer } from '../dev-server';
+import { isSecretRef } from '../runbook-lang/secret-refs';
+import { loadRunbooks } from '../runbooks/catalog';
 import { logger, setLogLevel } from '../log';
 import { InvalidRunbooksError, loadCatalog, startReceiver, type Receiver } from '../receiver';
 import type { RunbookCatalog } from '../runbooks/catalog';
@@ -50,8 +53,11 @@ function onShutdown(steps: Array<[string, () => Promise<void>]>): Promise<void> 
 /** The dev webhook token: made once, kept in the data directory, so a local Alertmanager and `rebound alert fire` can use it. */
 export function devWebhookToken(dataDir: string): string {
   const file = path.resolve(dataDir, 'webhook-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(path.dirname(file), { recursive: true });
+  if (existsSync(file)) {
+    chmodSync(file, 0o600); // a token file from before is tightened too
+    return readFileSync(file, 'utf8').trim();
+  }
+  privateDir(path.dirname(file));
   const token = randomBytes(24).toString('base64url');
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
@@ -67,7 +73,35 @@ function catalogOrExit(config: Config): RunbookCatalog {
   }
 }
 
+/**
+ * Secrets the runbooks name, checked when a worker starts: an unsafe secrets file stops it; a name this
+ * worker cannot resolve is reported (the step itself fails with the same message, naming the secret).
+ */
+function checkSecrets(config: Config): void {
+  const problem = secretsFileProblem(config.secrets.file);
+  if (problem) throw new UserError(problem, 1);
+  if (!existsSync(config.runbooks.dir)) return;
+  const store = createSecretStore({ file: config.secrets.file });
+  let snapshots;
+  try {
+    snapshots = loadRunbooks(config.runbooks.dir).runbooks;
+  } catch {
+    return; // runbook problems are reported where runbooks are loaded
+  }
+  for (const { runbook } of snapshots)
+    for (const step of runbook.steps) {
+      const headers = (step.with as { headers?: unknown } | undefined)?.headers;
+      if (headers === null || typeof headers !== 'object') continue;
+      for (const [header, value] of Object.entries(headers))
+        if (isSecretRef(value) && !store.has(value.secret))
+          log.warn(
+            `runbook ${runbook.name} step ${step.id} sends header ${header} from secret ${value.secret}, which this worker does not have: set ${SECRET_ENV_PREFIX}${value.secret} or add it to secrets.file (REBOUND_SECRETS_FILE); until then the step fails`,
+          );
+    }
+}
+
 async function runWorkerUntilSignal(config: Config): Promise<WorkerSet> {
+  checkSecrets(config);
   installRuntime(config.log.level);
   let connection;
   try {
@@ -116,6 +150,8 @@ export function registerDevCommands(program: Command): void {
       const catalog = catalogOrExit(config);
       const started = Date.now();
       const dataDir = path.resolve(config.dev.dataDir);
+      // Incident histories, the webhook token and logs live here: its owner's only.
+      privateDir(dataDir);
       const cli = await locateTemporalCli({ cacheDir: dataDir, log: (line) => log.info(line) });
       const host = '127.0.0.1';
       let server: DevServer;

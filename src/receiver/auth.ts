@@ -14,6 +14,26 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+/** IANA's HTTP authentication schemes: the only words of a refused header worth naming. */
+const KNOWN_SCHEMES = new Set([
+  'basic',
+  'bearer',
+  'concealed',
+  'digest',
+  'dpop',
+  'gnap',
+  'hoba',
+  'mutual',
+  'negotiate',
+  'ntlm',
+  'oauth',
+  'privatetoken',
+  'scram-sha-1',
+  'scram-sha-256',
+  'vapid',
+  'aws4-hmac-sha256',
+]);
+
 export class AuthError extends HttpError {}
 
 /** A check that throws 401 (with WWW-Authenticate) unless the request carries the configured credentials. */
@@ -54,6 +74,11 @@ export function webhookAuthenticator(receiver: Config['receiver']): (req: Incomi
       if (colon >= 0 && userOk && passwordOk) return;
       return refuse('the basic auth user or password is not valid');
     }
-    return refuse(`the ${scheme} authorization scheme is not accepted here; send ${accepted}`);
+    // Only a registered scheme name is quoted back: a header without a scheme is the secret itself.
+    const named =
+      space > 0 && KNOWN_SCHEMES.has(scheme)
+        ? `the ${scheme} authorization scheme`
+        : 'this authorization scheme';
+    return refuse(`${named} is not accepted here; send ${accepted}`);
   };
 }

@@ -40,6 +40,7 @@ function createEnvironment(): Environment {
   }
   env.registerOperator('double % double: double', (a: number, b: number) => a % b);
   registerRe2Matches(env);
+  env.registerFunction('promql(string): string', promqlString);
   return env;
 }
 
@@ -141,6 +142,26 @@ function celScope(scope: ExpressionScope): Record<string, unknown> {
 /** Sets a key as an own data property, whatever its name (`obj["__proto__"] = v` would not). */
 export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * A PromQL string literal holding `value`, quotes included: `promql(labels.service)` in a query, so a
+ * label value can only ever be a value (`up{job={{ promql(labels.job) }}}`), never more PromQL.
+ * PromQL strings take Go's escapes; backslash, the quote and control characters are escaped.
+ */
+export function promqlString(value: string): string {
+  let out = '"';
+  for (const ch of value) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === '"') out += '\\"';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return `${out}"`;
 }
 
 const env = createEnvironment();

@@ -67,6 +67,25 @@ function paramSchema(spec: ParamSpec): Schema {
     case 'string-map':
       own = { type: 'object', additionalProperties: { type: 'string' } };
       break;
+    case 'headers':
+      own = {
+        type: 'object',
+        additionalProperties: {
+          anyOf: [
+            { type: 'string' },
+            {
+              type: 'object',
+              required: ['secret'],
+              additionalProperties: false,
+              properties: {
+                secret: { type: 'string', description: 'Name of a secret the worker holds.' },
+                prefix: { type: 'string', description: 'Sent before the value, e.g. "Bearer ".' },
+              },
+            },
+          ],
+        },
+      };
+      break;
     case 'reminders':
       own = {
         type: 'array',

@@ -12,6 +12,7 @@ export type ParamKind =
   | 'string-or-list'
   | 'status'
   | 'string-map'
+  | 'headers'
   | 'any'
   | 'reminders';
 
@@ -20,6 +21,8 @@ export interface ParamSpec {
   required?: boolean;
   allowed?: readonly string[];
   minimum?: number;
+  /** Extra rules for literal values: Docker container names; PromQL, whose label values must be quoted with promql(). */
+  check?: 'container' | 'promql';
   description: string;
 }
 
@@ -28,7 +31,12 @@ export interface StepTypeSpec {
   params: Record<string, ParamSpec>;
 }
 
-const container: ParamSpec = { kind: 'string', required: true, description: 'Container name or id.' };
+const container: ParamSpec = {
+  kind: 'string',
+  required: true,
+  check: 'container',
+  description: 'Container name or id.',
+};
 const stopTimeout: ParamSpec = {
   kind: 'integer',
   minimum: 0,
@@ -43,6 +51,7 @@ const timeoutMs: ParamSpec = { kind: 'integer', minimum: 1, description: 'Reques
 const containers: ParamSpec = {
   kind: 'string-or-list',
   required: true,
+  check: 'container',
   description: 'Container name or id, or a list of them (each one is a target; see maxTargets).',
 };
 const maxTargets: ParamSpec = {
@@ -71,8 +80,18 @@ export const STEP_TYPE_SPECS: Record<StepType, StepTypeSpec> = {
   'container.failover': {
     description: 'Stop the primary container and start the standby (mutating).',
     params: {
-      primary: { kind: 'string', required: true, description: 'Container that is failing.' },
-      standby: { kind: 'string', required: true, description: 'Container that takes over.' },
+      primary: {
+        kind: 'string',
+        required: true,
+        check: 'container',
+        description: 'Container that is failing.',
+      },
+      standby: {
+        kind: 'string',
+        required: true,
+        check: 'container',
+        description: 'Container that takes over.',
+      },
       stopTimeout,
     },
   },
@@ -105,15 +124,31 @@ export const STEP_TYPE_SPECS: Record<StepType, StepTypeSpec> = {
   'prometheus.query': {
     description: 'Run an instant PromQL query.',
     params: {
-      query: { kind: 'string', required: true, description: 'PromQL expression.' },
+      query: {
+        kind: 'string',
+        required: true,
+        check: 'promql',
+        description:
+          'PromQL expression; put label values in with {{ promql(labels.x) }} (a quoted PromQL string).',
+      },
       url: { kind: 'string', description: 'Prometheus base URL (default: the configured prometheus.url).' },
     },
   },
   'impact.assess': {
     description: 'Count affected targets and services through PromQL.',
     params: {
-      query: { kind: 'string', description: 'PromQL returning one series per affected target.' },
-      totalQuery: { kind: 'string', description: 'PromQL returning one series per target in scope.' },
+      query: {
+        kind: 'string',
+        check: 'promql',
+        description:
+          'PromQL returning one series per affected target; label values with {{ promql(labels.x) }}.',
+      },
+      totalQuery: {
+        kind: 'string',
+        check: 'promql',
+        description:
+          'PromQL returning one series per target in scope; label values with {{ promql(labels.x) }}.',
+      },
       serviceLabel: { kind: 'string', description: 'Label naming the service (default job).' },
       url: { kind: 'string', description: 'Prometheus base URL (default: the configured prometheus.url).' },
     },
@@ -123,7 +158,11 @@ export const STEP_TYPE_SPECS: Record<StepType, StepTypeSpec> = {
     params: {
       url: { kind: 'string', required: true, description: 'URL to call.' },
       method: { kind: 'string', description: 'HTTP method (default POST).' },
-      headers: { kind: 'string-map', description: 'Request headers.' },
+      headers: {
+        kind: 'headers',
+        description:
+          'Request headers; credentials are named, never written: Authorization: { secret: NAME, prefix: "Bearer " } (resolved on the worker).',
+      },
       body: { kind: 'any', description: 'Request body; objects are sent as JSON.' },
       expectStatus,
       timeoutMs,

@@ -12,7 +12,9 @@ import {
   parseTemplate,
   memberReferences,
 } from '../runbook-lang/expressions';
+import { CONTAINER_NAME_RULE, isContainerName } from '../runbook-lang/container-names';
 import { MatcherError, parseMatcher } from '../runbook-lang/matchers';
+import { headerValueProblem } from '../runbook-lang/secret-refs';
 import {
   PHASES,
   STEP_TYPES,
@@ -372,6 +374,40 @@ function checkReferences(
   }
 }
 
+/** Names whose values an alert sender controls: in PromQL they must be quoted with promql(). */
+const UNTRUSTED_SCOPE = ['labels', 'annotations', 'alert', 'vars'];
+
+function checkPromqlTemplates(
+  checker: FileChecker,
+  path: PathSegment[],
+  name: string,
+  text: string,
+  type: string,
+): void {
+  let parts: ReturnType<typeof parseTemplate>;
+  try {
+    parts = parseTemplate(text);
+  } catch {
+    return; // reported by the template check
+  }
+  for (const part of parts) {
+    if (!('expression' in part)) continue;
+    const expression = part.expression.trim();
+    if (expression.startsWith('promql(') && expression.endsWith(')')) continue;
+    let names: Set<string>;
+    try {
+      names = expressionReferences(expression);
+    } catch {
+      continue; // reported by the template check
+    }
+    if (UNTRUSTED_SCOPE.some((n) => names.has(n)))
+      checker.report(
+        path,
+        `${type} parameter "${name}" puts ${part.source} into PromQL unquoted: a label value could change the query; write {{ promql(${expression}) }} in place of "${part.source}" (it adds the quotes)`,
+      );
+  }
+}
+
 function checkParamValue(
   checker: FileChecker,
   path: PathSegment[],
@@ -380,7 +416,16 @@ function checkParamValue(
   value: unknown,
   type: string,
 ): void {
+  if (spec.check === 'promql' && typeof value === 'string')
+    checkPromqlTemplates(checker, path, name, value, type);
   if (typeof value === 'string' && value.includes('{{')) return; // a template: checked at run time
+  if (spec.check === 'container')
+    for (const literal of typeof value === 'string' ? [value] : Array.isArray(value) ? value : [])
+      if (typeof literal === 'string' && !literal.includes('{{') && !isContainerName(literal))
+        checker.report(
+          path,
+          `${type} parameter "${name}" is ${JSON.stringify(literal)}, not ${CONTAINER_NAME_RULE}`,
+        );
   const bad = (expected: string): void =>
     checker.report(path, `${type} parameter "${name}" must be ${expected}, not ${typeOfValue(value)}`);
   switch (spec.kind) {
@@ -419,6 +464,16 @@ function checkParamValue(
     case 'string-map':
       if (!isObject(value) || Object.values(value).some((v) => typeof v !== 'string'))
         bad('a mapping of strings');
+      break;
+    case 'headers':
+      if (!isObject(value)) {
+        bad('a mapping of header name to a string or { secret: NAME }');
+        break;
+      }
+      for (const [header, headerValue] of Object.entries(value)) {
+        const problem = headerValueProblem(header, headerValue);
+        if (problem) checker.report([...path, header], `${type} ${problem}`);
+      }
       break;
     case 'reminders':
       if (!Array.isArray(value)) {

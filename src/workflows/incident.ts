@@ -584,6 +584,9 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       stepId: step.id,
       stepStartedAt: rec.startedAt ?? nowIso(),
       dryRun: input.dryRun || clearance.kind === 'paused',
+      // With the incident, these name one visit of the step on every attempt (http.call's Idempotency-Key).
+      visit: visits[step.id] ?? 1,
+      firstRunId: workflowInfo().firstExecutionRunId,
     };
     const fn = act[name] as (arg: { params: unknown; ctx: StepContext }) => Promise<unknown>;
     rec.attempts += 1;
@@ -1015,9 +1018,11 @@ export function activityOptions(runbook: Runbook, step: Step): ActivityOptions {
     step.type === 'container.wait-healthy' ||
     step.type === 'container.failover' ||
     step.type === 'container.restart';
+  // http.call heartbeats while it waits: a worker that dies mid-call is noticed within 10 s, not the step timeout.
+  const heartbeatMs = long ? 30_000 : step.type === 'http.call' ? 10_000 : undefined;
   return {
     startToCloseTimeout: timeoutMs,
-    ...(long ? { heartbeatTimeout: Math.min(timeoutMs, 30_000) } : {}),
+    ...(heartbeatMs !== undefined ? { heartbeatTimeout: Math.min(timeoutMs, heartbeatMs) } : {}),
     retry: {
       maximumAttempts: retry.maximumAttempts ?? 3,
       initialInterval: durationMs(retry.initialInterval ?? '1s'),
