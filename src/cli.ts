@@ -4,6 +4,7 @@ import { registerAlertCommands } from './commands/alert';
 import { registerAuditCommands } from './commands/audit';
 import { registerConfigCommands } from './commands/config';
 import { registerApprovalCommands } from './commands/approvals';
+import { registerDemoCommands } from './commands/demo';
 import { registerDevCommands } from './commands/dev';
 import { registerIncidentCommands } from './commands/incidents';
 import { registerRunbookCommands } from './commands/runbooks';
@@ -15,6 +16,7 @@ const program = new Command('rebound')
   .showHelpAfterError();
 
 registerDevCommands(program);
+registerDemoCommands(program);
 registerConfigCommands(program);
 registerRunbookCommands(program);
 registerAlertCommands(program);
