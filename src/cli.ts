@@ -6,6 +6,7 @@ import { registerConfigCommands } from './commands/config';
 import { registerApprovalCommands } from './commands/approvals';
 import { registerDemoCommands } from './commands/demo';
 import { registerDevCommands } from './commands/dev';
+import { registerDoctorCommands } from './commands/doctor';
 import { registerIncidentCommands } from './commands/incidents';
 import { registerRunbookCommands } from './commands/runbooks';
 import { registerSafetyCommands } from './commands/safety';
@@ -17,6 +18,7 @@ const program = new Command('rebound')
 
 registerDevCommands(program);
 registerDemoCommands(program);
+registerDoctorCommands(program);
 registerConfigCommands(program);
 registerRunbookCommands(program);
 registerAlertCommands(program);

@@ -4,12 +4,9 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { IncidentState, StepRecord, TimelineEntry } from '../workflows/contract';
 import { stateQuery } from '../workflows/contract';
+import { plain } from '../terminal-text';
 
-/** Text from an incident (labels, errors) with terminal control characters made harmless. */
-export function plain(text: string): string {
-  // eslint-disable-next-line no-control-regex -- removing control characters is the point
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
-}
+export { plain };
 
 function record(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
