@@ -85,6 +85,8 @@ let runtimeReady = false;
 export async function replay(
   sources: ReplaySource[],
   options: Partial<ReplayWorkerOptions> = {},
+  /** Called before each history is replayed (index from 0), for progress on a terminal. */
+  onNext?: (index: number, source: ReplaySource) => void,
 ): Promise<ReplayOutcome[]> {
   if (!runtimeReady) {
     try {
@@ -109,7 +111,8 @@ export async function replay(
       logger: new DefaultLogger('ERROR'),
     }));
   const workerOptions: ReplayWorkerOptions = { ...rest, workflowBundle, replayName: 'rebound-replay' };
-  for (const source of sources) {
+  for (const [index, source] of sources.entries()) {
+    onNext?.(index, source);
     const started = Date.now();
     const events = source.history.events?.length ?? 0;
     try {
