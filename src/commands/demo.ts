@@ -30,6 +30,7 @@ import { exportFileName } from './audit';
 import { UserError, action, configFromOptions, withSettings } from './common';
 
 const ALL_SETTINGS: SettingKey[] = SETTINGS.map((s) => s.key);
+const DEFAULT_TEMPORAL_ADDRESS = SETTINGS.find((s) => s.key === 'temporal.address')?.default;
 
 /** Exit statuses, documented in --help and the README. */
 export const DEMO_EXIT = {
@@ -55,13 +56,14 @@ Exit status: 0 recovered; 1 not recovered (the narration says why); 2 bad usage 
 
 /** Undo steps, run newest first, once; a step added while undoing runs at once (a late container). */
 class Cleanup {
-  private steps: Array<[string, () => Promise<void>]> = [];
+  private steps: Array<[string, () => Promise<unknown>]> = [];
   private running?: Promise<void>;
   private stopping = false;
 
   constructor(private readonly say: (line: string) => void) {}
 
-  async add(name: string, step: () => Promise<void>): Promise<void> {
+  /** A step that resolves to false had nothing to do, and is not reported. */
+  async add(name: string, step: () => Promise<unknown>): Promise<void> {
     if (this.stopping) await this.runStep(name, step);
     else this.steps.unshift([name, step]);
   }
@@ -73,10 +75,9 @@ class Cleanup {
     })());
   }
 
-  private async runStep(name: string, step: () => Promise<void>): Promise<void> {
+  private async runStep(name: string, step: () => Promise<unknown>): Promise<void> {
     try {
-      await step();
-      this.say(`cleaned up: ${name}`);
+      if ((await step()) !== false) this.say(`cleaned up: ${name}`);
     } catch (error) {
       this.say(`could not clean up ${name}: ${plain((error as Error).message)}`);
     }
@@ -213,8 +214,13 @@ async function ensureRebound(
   const base = receiverUrl(config, undefined);
   const state = await receiverState(base);
   if (state === 'ready') {
-    ctx.say(`Rebound         running at ${base} (Temporal ${config.temporal.address})`);
-    return { base, address: config.temporal.address };
+    // Unless an address is configured, the running `rebound dev`'s: the same port settings as its own.
+    const address =
+      config.temporal.address !== DEFAULT_TEMPORAL_ADDRESS
+        ? config.temporal.address
+        : `127.0.0.1:${config.dev.temporalPort}`;
+    ctx.say(`Rebound         running at ${base} (Temporal ${address})`);
+    return { base, address };
   }
   if (state === 'degraded')
     throw new UserError(
@@ -270,10 +276,13 @@ function diagnosis(state: IncidentState | undefined, ctx: DemoContext): string |
 
 async function runDemo(options: Record<string, unknown>): Promise<number> {
   const config = configFromOptions(options);
-  const started = Date.now();
-  const stamp = (): string => `+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+  // The clock starts with the demo service, so a slow first start of `rebound dev` does not count.
+  let started = Date.now();
+  const stamp = (): string => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s`;
   const print = (line: string): void => void process.stdout.write(`${line}\n`);
-  const cleanup = new Cleanup((line) => print(`        ${line}`));
+  const cleanup = new Cleanup((line) => print(`  ${line}`));
+  // The ending (outcome and the audit command) is printed last, after the clean-up lines.
+  const ending: string[] = [];
   const ctx: DemoContext = { config, cleanup, say: print };
   const onExit = (): void => ctx.dev?.signal();
   process.once('exit', onExit);
@@ -299,11 +308,13 @@ async function runDemo(options: Record<string, unknown>): Promise<number> {
     const service = await startService(ctx, docker);
     const say = (text: string): void => print(`${stamp()}  ${text}`);
     print('');
+    started = Date.now();
     say(
       `started container ${service.name}: busybox httpd on 127.0.0.1:${service.port}, Docker health check GET /health every 1 s`,
     );
     await waitHealthy(service, 60_000);
     say(`${service.name} is healthy`);
+    const brokenAt = Date.now();
     const broken = await breakService(service);
     say(`broke it: docker kill ${service.name} → ${broken.status} (exit code ${broken.exitCode ?? '?'})`);
 
@@ -317,7 +328,14 @@ async function runDemo(options: Record<string, unknown>): Promise<number> {
       summary: `${service.name} is down`,
       ...(isLocalDocker(config) ? { health_url: service.healthUrl } : {}),
     };
+    let resolvedSent = false;
     const fired = await fireAlert(config, base, labels, annotations, false);
+    // Interrupted before the end, the incident still hears that its alert is over.
+    await cleanup.add('sent the resolved alert, so the incident does not stay open', async () => {
+      if (resolvedSent) return false;
+      await fireAlert(config, base, labels, annotations, true);
+      return true;
+    });
     say(
       `alert sent as Alertmanager would: ContainerUnhealthy{container="${service.name}"} firing → ${fired.outcome ?? 'not accepted'}`,
     );
@@ -328,33 +346,43 @@ async function runDemo(options: Record<string, unknown>): Promise<number> {
       );
     const incidentId = fired.workflowId;
     const handle = client.workflow.getHandle(incidentId);
+    try {
+      await client.connection.withDeadline(Date.now() + 15_000, () => handle.describe());
+    } catch (error) {
+      throw new UserError(
+        `the receiver opened ${incidentId}, but it is not in Temporal at ${address} (${reason(error)}); give the demo the same TEMPORAL_ADDRESS and REBOUND_TEMPORAL_PORT as \`rebound dev\``,
+        DEMO_EXIT.noRebound,
+      );
+    }
+    let healthyAt = Date.now();
     const { state, timedOut } = await followIncident(handle, {
       timeoutMs: 4 * 60_000,
       say: (line: NarrationLine) => say(line.kind === 'phase' ? line.text : `  ${line.text}`),
       onHolding: async () => {
+        healthyAt = Date.now();
         const now = await observe(service);
         say(
           `${service.name} is ${now.running ? 'running' : now.status}, health ${now.health ?? 'none'}: the alert resolves`,
         );
         const result = await fireAlert(config, base, labels, annotations, true);
+        resolvedSent = true;
         say(`alert sent as Alertmanager would: resolved → ${result.outcome ?? 'not accepted'}`);
       },
     });
     const finalState = await observe(service);
     const recovered =
       !timedOut && state?.status === 'resolved' && finalState.running && finalState.health === 'healthy';
-    print('');
     if (recovered) {
-      print(
-        `Recovered: ${service.name} was killed and is healthy again, with no human involved (${state?.resolution ?? 'resolved'}).`,
+      ending.push(
+        `Recovered: ${service.name} was killed and was healthy again within ${((healthyAt - brokenAt) / 1000).toFixed(1)} s, with no human involved (incident ${state?.resolution ?? 'resolved'}).`,
       );
     } else {
       const what = timedOut
         ? 'the incident did not finish within 4 minutes'
         : `the incident ended ${state?.status ?? 'unknown'}: ${plain(state?.escalationReason ?? state?.resolution ?? '')}`;
-      print(`Not recovered: ${what}.`);
+      ending.push(`Not recovered: ${what}.`);
       const hint = diagnosis(state, ctx);
-      if (hint) print(`  ${hint}`);
+      if (hint) ending.push(`  ${hint}`);
     }
     if (ctx.dev) {
       try {
@@ -363,19 +391,20 @@ async function runDemo(options: Record<string, unknown>): Promise<number> {
         const history = await handle.fetchHistory();
         mkdirSync(path.dirname(file), { recursive: true });
         writeFileSync(file, historyToJSON(history) + '\n');
-        print("What happened, step by step, from the incident's event history:");
-        print(`  rebound audit ${path.relative(process.cwd(), file) || file}`);
-        print(`  (or start \`rebound dev\` again and run: rebound audit ${incidentId})`);
+        ending.push("What happened, step by step, from the incident's event history:");
+        const shown = path.relative(process.cwd(), file);
+        ending.push(`  rebound audit ${shown.startsWith('..') ? file : shown}`);
+        ending.push(`  (or start \`rebound dev\` again and run: rebound audit ${incidentId})`);
       } catch (error) {
-        print(
+        ending.push(
           `What happened: start \`rebound dev\` again and run: rebound audit ${incidentId}  (export failed: ${reason(error)})`,
         );
       }
     } else {
-      print("What happened, step by step, from the incident's event history:");
-      print(`  rebound audit ${incidentId}`);
+      ending.push("What happened, step by step, from the incident's event history:");
+      ending.push(`  rebound audit ${incidentId}`);
       if (config.dev.uiPort > 0 && /^(127\.0\.0\.1|localhost):/.test(address))
-        print(
+        ending.push(
           `  http://127.0.0.1:${config.dev.uiPort}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(incidentId)}`,
         );
     }
@@ -385,6 +414,7 @@ async function runDemo(options: Record<string, unknown>): Promise<number> {
     if (!interrupted) {
       print('');
       await cleanup.run();
+      if (ending.length > 0) print(['', ...ending].join('\n'));
     }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -28,7 +28,7 @@ function describeContainer(state: Record<string, unknown>): string {
 /** What a finished step found, in a few words; undefined when there is nothing worth adding. */
 export function describeStep(step: StepRecord): string | undefined {
   if (step.status === 'failed' && step.error) {
-    if (step.error.type === 'NotConfigured') return `not done: ${step.error.message}`;
+    if (step.error.type === 'NotConfigured') return `skipped: ${step.error.message}`;
     return `failed: ${step.error.message}`;
   }
   if (step.status !== 'succeeded') return undefined;
@@ -79,6 +79,9 @@ export function narrateEntry(entry: TimelineEntry, state: IncidentState): Narrat
   if (entry.kind === 'alert' && message.startsWith('opened by'))
     return [{ kind: 'alert', text: `incident opened: ${state.incidentId} (runbook ${state.runbook})` }];
   if (entry.kind === 'safety' || entry.kind === 'lock') return [{ kind: 'guard', text: `guard: ${message}` }];
+  const unconfigured = /not updated: NotConfigured: (.*)$/.exec(message);
+  if (entry.kind === 'message' && unconfigured)
+    return [{ kind: 'message', text: `no incident message: ${unconfigured[1]}` }];
   if (entry.kind === 'outcome') return [{ kind: 'outcome', text: `incident ${message}` }];
   return [{ kind: entry.kind, text: message }];
 }
@@ -101,6 +104,7 @@ export async function followIncident(
   const deadline = Date.now() + options.timeoutMs;
   // The timeline keeps its last 500 entries; a demo incident has a few dozen.
   let seen = 0;
+  const said = new Set<string>();
   let holding = false;
   let last: IncidentState | undefined;
   while (Date.now() < deadline) {
@@ -112,7 +116,12 @@ export async function followIncident(
       continue;
     }
     for (const entry of last.timeline.slice(seen)) {
-      for (const line of narrateEntry(entry, last)) options.say(line);
+      for (const line of narrateEntry(entry, last)) {
+        // The incident message is updated after every step: say once that Slack is not set up, not each time.
+        if (line.kind === 'message' && said.has(line.text)) continue;
+        said.add(line.text);
+        options.say(line);
+      }
       if (entry.kind === 'hold' && last.status === 'open' && !holding) {
         holding = true;
         await options.onHolding?.(last);

@@ -84,7 +84,7 @@ const NARRATION = [
   /probe: answered 200/,
   /alert sent as Alertmanager would: resolved → resolved/,
   /incident resolved: remediated/,
-  /Recovered: rebound-demo-[0-9a-f]{6} was killed and is healthy again/,
+  /Recovered: rebound-demo-[0-9a-f]{6} was killed and was healthy again within [\d.]+ s/,
   /rebound audit /,
 ];
 
@@ -109,6 +109,7 @@ describe('rebound demo', () => {
     assertInOrder(firstOut, NARRATION);
     assert.match(firstOut, /cleaned up: removed container rebound-demo-/);
     assert.match(firstOut, /cleaned up: stopped the `rebound dev` the demo started/);
+    assert.doesNotMatch(firstOut, /cleaned up: sent the resolved alert/, 'it was already sent');
     // The history was exported before the server stopped, and audits offline.
     const exported = readdirSync(path.join(env.REBOUND_DATA_DIR!, 'demo'));
     assert.equal(exported.length, 1);
@@ -145,6 +146,9 @@ describe('rebound demo', () => {
     const code = await demo.stop('SIGINT');
     assert.equal(code, 130, demo.output());
     assert.match(demo.output(), /SIGINT: stopping the demo and cleaning up/);
+    assert.match(demo.output(), /cleaned up: sent the resolved alert/);
+    assert.match(demo.output(), /cleaned up: removed container rebound-demo-/);
+    assert.match(demo.output(), /cleaned up: stopped the `rebound dev` the demo started/);
     await assertNothingLeft(engine, env);
   });
 
