@@ -306,7 +306,10 @@ async function runDemo(options: Record<string, unknown>): Promise<number> {
     const { base, address } = await ensureRebound(ctx, options);
     client = await connectClient({ ...config, temporal: { ...config.temporal, address } });
     const service = await startService(ctx, docker);
-    const say = (text: string): void => print(`${stamp()}  ${text}`);
+    // Once interrupted, only the clean-up speaks.
+    const say = (text: string): void => {
+      if (!interrupted) print(`${stamp()}  ${text}`);
+    };
     print('');
     started = Date.now();
     say(
@@ -329,13 +332,19 @@ async function runDemo(options: Record<string, unknown>): Promise<number> {
       ...(isLocalDocker(config) ? { health_url: service.healthUrl } : {}),
     };
     let resolvedSent = false;
-    const fired = await fireAlert(config, base, labels, annotations, false);
-    // Interrupted before the end, the incident still hears that its alert is over.
+    // Registered before the alert goes out: interrupted at any point after this, the incident still
+    // hears that its alert is over (after the firing request, which may still be in flight).
+    const sent: { firing?: Promise<AlertResult> } = {};
     await cleanup.add('sent the resolved alert, so the incident does not stay open', async () => {
-      if (resolvedSent) return false;
+      if (resolvedSent || !sent.firing) return false;
+      await sent.firing.catch(() => undefined);
       await fireAlert(config, base, labels, annotations, true);
       return true;
     });
+    // Interrupted already: the clean-up is under way; open no incident now.
+    if (interrupted) return DEMO_EXIT.interrupted;
+    sent.firing = fireAlert(config, base, labels, annotations, false);
+    const fired = await sent.firing;
     say(
       `alert sent as Alertmanager would: ContainerUnhealthy{container="${service.name}"} firing → ${fired.outcome ?? 'not accepted'}`,
     );

@@ -142,7 +142,8 @@ describe('rebound demo', () => {
   it('cleans up the container and the dev server it started on Ctrl-C', async () => {
     const env = await demoEnv(engine.host);
     const demo = startRebound(['demo'], env, ROOT);
-    await demo.waitFor(/broke it: docker kill/, 5 * 60_000);
+    // In the middle of an incident: the alert went out and the incident is open.
+    await demo.waitFor(/incident opened: /, 5 * 60_000);
     const code = await demo.stop('SIGINT');
     assert.equal(code, 130, demo.output());
     assert.match(demo.output(), /SIGINT: stopping the demo and cleaning up/);
