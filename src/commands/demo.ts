@@ -16,7 +16,6 @@ import {
   breakService,
   createDemoService,
   demoServiceName,
-  observe,
   removeService,
   waitHealthy,
   type DemoService,
@@ -68,6 +67,10 @@ class Cleanup {
     else this.steps.unshift([name, step]);
   }
 
+  get empty(): boolean {
+    return this.steps.length === 0;
+  }
+
   run(): Promise<void> {
     this.stopping = true;
     return (this.running ??= (async () => {
@@ -99,7 +102,7 @@ function forwardedFlags(options: Record<string, unknown>): string[] {
 function reason(error: unknown): string {
   const e = error as Error & { code?: string; cause?: unknown };
   const cause = e.cause instanceof Error ? e.cause.message : undefined;
-  return plain(cause ?? e.code ?? e.message);
+  return plain(cause ?? (e.message || e.code || String(error)));
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -364,23 +367,27 @@ async function runDemo(options: Record<string, unknown>): Promise<number> {
       );
     }
     let healthyAt = Date.now();
+    let healthyAgain = false;
     const { state, timedOut } = await followIncident(handle, {
       timeoutMs: 4 * 60_000,
       say: (line: NarrationLine) => say(line.kind === 'phase' ? line.text : `  ${line.text}`),
       onHolding: async () => {
+        // Alertmanager resolves the alert once the health check passes again, not before.
+        try {
+          await waitHealthy(service, 90_000);
+        } catch (error) {
+          say(`${service.name} is not healthy: ${reason(error)}; the alert keeps firing`);
+          return;
+        }
         healthyAt = Date.now();
-        const now = await observe(service);
-        say(
-          `${service.name} is ${now.running ? 'running' : now.status}, health ${now.health ?? 'none'}: the alert resolves`,
-        );
+        healthyAgain = true;
+        say(`${service.name} is running and healthy: the alert resolves`);
         const result = await fireAlert(config, base, labels, annotations, true);
         resolvedSent = true;
         say(`alert sent as Alertmanager would: resolved → ${result.outcome ?? 'not accepted'}`);
       },
     });
-    const finalState = await observe(service);
-    const recovered =
-      !timedOut && state?.status === 'resolved' && finalState.running && finalState.health === 'healthy';
+    const recovered = !timedOut && state?.status === 'resolved' && healthyAgain;
     if (recovered) {
       ending.push(
         `Recovered: ${service.name} was killed and was healthy again within ${((healthyAt - brokenAt) / 1000).toFixed(1)} s, with no human involved (incident ${state?.resolution ?? 'resolved'}).`,
@@ -421,7 +428,7 @@ async function runDemo(options: Record<string, unknown>): Promise<number> {
   } finally {
     await client?.connection.close().catch(() => undefined);
     if (!interrupted) {
-      print('');
+      if (!cleanup.empty) print('');
       await cleanup.run();
       if (ending.length > 0) print(['', ...ending].join('\n'));
     }

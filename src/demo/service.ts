@@ -39,9 +39,10 @@ export async function createDemoService(
     Labels: { [DEMO_LABEL]: 'true' },
     Healthcheck: {
       Test: ['CMD', 'wget', '-q', '-O', '/dev/null', healthUrl],
+      // Lenient enough that a busy machine does not flap it: 3 misses in a row, 5 s each at most.
       Interval: SECOND_NS,
-      Timeout: 2 * SECOND_NS,
-      Retries: 2,
+      Timeout: 5 * SECOND_NS,
+      Retries: 3,
       StartPeriod: 0,
     },
     HostConfig: { NetworkMode: 'host' },
