@@ -22,16 +22,19 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "install.sh: these Debian packages are needed for the tests: ${need_apt[*]} — install them as root (apt-get install ${need_apt[*]})" >&2
     exit 1
   fi
-  echo "install.sh: installing ${need_apt[*]}"
+  echo "install.sh: installing Debian packages: ${need_apt[*]} (about a minute)"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "install.sh: installing the Node packages (npm ci, under a minute)"
   npm ci --no-audit --no-fund
 fi
 
-# Builds the Temporal CLI now (once) rather than on first start.
+# Finds the Temporal CLI, or builds it now (once) rather than on first start; it says how long that
+# usually takes and reports progress while Go works.
+echo "install.sh: the Temporal CLI"
 node bin/rebound.js temporal-cli
 
 # Docker Compose's own loader (compose-go), built once for the deployment tests (test/deploy).
@@ -39,6 +42,8 @@ if [ ! -x .rebound/bin/compose-check ] || [ -n "$(find deploy/compose-check -new
   # Go's own installer puts it in /usr/local/go without touching PATH.
   command -v go >/dev/null 2>&1 || { [ -x /usr/local/go/bin/go ] && PATH="/usr/local/go/bin:$PATH"; }
   command -v go >/dev/null 2>&1 || { echo "install.sh: Go 1.24+ is needed to build deploy/compose-check (the deployment tests use it)" >&2; exit 1; }
-  echo "install.sh: building deploy/compose-check"
+  echo "install.sh: building deploy/compose-check (Docker Compose's loader, for the deployment tests; a minute or two on a first build)"
   (cd deploy/compose-check && GOFLAGS=-mod=readonly go build -o ../../.rebound/bin/compose-check .)
 fi
+
+echo "install.sh: done. Start Rebound with \`npm start\`, then see a recovery with \`node bin/rebound.js demo\` (or \`npx rebound demo\`)."

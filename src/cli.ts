@@ -5,7 +5,9 @@ import { registerAlertCommands } from './commands/alert';
 import { registerAuditCommands } from './commands/audit';
 import { registerConfigCommands } from './commands/config';
 import { registerApprovalCommands } from './commands/approvals';
+import { registerDemoCommands } from './commands/demo';
 import { registerDevCommands } from './commands/dev';
+import { registerDoctorCommands } from './commands/doctor';
 import { registerIncidentCommands } from './commands/incidents';
 import { registerRunbookCommands } from './commands/runbooks';
 import { registerSafetyCommands } from './commands/safety';
@@ -21,6 +23,8 @@ const program = new Command('rebound')
   .configureOutput({ outputError: (text, write) => write(escapeControls(text, { keepLineBreaks: true })) });
 
 registerDevCommands(program);
+registerDemoCommands(program);
+registerDoctorCommands(program);
 registerConfigCommands(program);
 registerRunbookCommands(program);
 registerAlertCommands(program);

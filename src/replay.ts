@@ -142,6 +142,8 @@ async function firstDivergingEvent(replayOne: ReplayOne, source: ReplaySource): 
 export async function replay(
   sources: ReplaySource[],
   options: Partial<ReplayWorkerOptions> = {},
+  /** Called before each history is replayed (index from 0), for progress on a terminal. */
+  onNext?: (index: number, source: ReplaySource) => void,
 ): Promise<ReplayOutcome[]> {
   if (!runtimeReady) {
     try {
@@ -168,7 +170,8 @@ export async function replay(
   const workerOptions: ReplayWorkerOptions = { ...rest, workflowBundle, replayName: 'rebound-replay' };
   return withReplayWorker(workerOptions, async (replayOne) => {
     const outcomes: ReplayOutcome[] = [];
-    for (const source of sources) {
+    for (const [index, source] of sources.entries()) {
+      onNext?.(index, source);
       const started = Date.now();
       const events = source.history.events?.length ?? 0;
       const error = await replayOne(source.history, source.workflowId);

@@ -36,6 +36,68 @@ export interface LocateOptions {
   log?: (line: string) => void;
   /** Where to look for Go besides PATH (the official installer's place by default). */
   goFallbacks?: string[];
+  /** How often a build reports that it is still going (default 20 s). */
+  progressEveryMs?: number;
+}
+
+function elapsed(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
+/**
+ * `go install` with a summary instead of its stream of "go: downloading" lines: a line every
+ * `everyMs` with the time so far, the modules downloaded and whether it is compiling now; Go's other
+ * output (errors) is passed on as it comes.
+ */
+async function buildWithProgress(
+  go: string,
+  env: NodeJS.ProcessEnv,
+  binDir: string,
+  say: (line: string) => void,
+  everyMs: number,
+): Promise<number> {
+  const started = Date.now();
+  let downloads = 0;
+  let lastDownloadAt = started;
+  const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], {
+    env: { ...env, GOBIN: binDir, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let partial = '';
+  const onOutput = (chunk: Buffer): void => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.startsWith('go: downloading ')) {
+        downloads += 1;
+        lastDownloadAt = Date.now();
+      } else if (line.trim()) say(`go: ${line.replace(/^go: /, '')}`);
+    }
+  };
+  child.stdout.on('data', onOutput);
+  child.stderr.on('data', onOutput);
+  const timer = setInterval(() => {
+    // Go prints nothing while it compiles: a quiet spell after the downloads means compiling.
+    const now = Date.now();
+    const stage =
+      downloads > 0 && now - lastDownloadAt > 10_000
+        ? 'compiling'
+        : `downloading modules (${downloads} so far)`;
+    say(`… still building the Temporal CLI: ${elapsed(now - started)} so far, ${stage}`);
+  }, everyMs);
+  try {
+    const code = await new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (exitCode) => resolve(exitCode ?? 1));
+    });
+    if (partial.trim()) say(partial);
+    if (code === 0)
+      say(`Built the Temporal CLI in ${elapsed(Date.now() - started)} (${downloads} modules downloaded).`);
+    return code;
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** Where a Temporal CLI is now, without building one. */
@@ -77,17 +139,11 @@ export async function locateTemporalCli(options: LocateOptions): Promise<string>
   }
   const binDir = path.resolve(options.cacheDir, 'bin');
   mkdirSync(binDir, { recursive: true });
-  options.log?.(
-    `Building the Temporal CLI (${TEMPORAL_CLI_MODULE}) into ${binDir}; this happens once and takes a few minutes…`,
+  const say = options.log ?? (() => undefined);
+  say(
+    `Building the Temporal CLI (${TEMPORAL_CLI_MODULE}) into ${binDir}: this happens once. A first build usually takes about 3 minutes (Go downloads about 160 modules from the module proxy, then compiles); later starts reuse it.`,
   );
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], {
-      env: { ...env, GOBIN: binDir, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    child.on('error', reject);
-    child.on('exit', (exitCode) => resolve(exitCode ?? 1));
-  });
+  const code = await buildWithProgress(go, env, binDir, say, options.progressEveryMs ?? 20_000);
   const built = cachedPath(options.cacheDir, true);
   if (code !== 0 || !built) {
     throw new TemporalCliNotFound(

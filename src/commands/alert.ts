@@ -20,7 +20,8 @@ function collectPair(flag: string) {
   };
 }
 
-function receiverUrl(config: Config, given: string | undefined): string {
+/** The receiver's base URL: --receiver, else from receiver.host and receiver.port (a wildcard host means loopback). */
+export function receiverUrl(config: Config, given: string | undefined): string {
   if (given) return given.replace(/\/+$/, '');
   const host = config.receiver.host;
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -28,7 +29,7 @@ function receiverUrl(config: Config, given: string | undefined): string {
 }
 
 /** Authorization header: --token, then REBOUND_WEBHOOK_TOKEN / config, then the dev token file, then basic auth. */
-function authorization(config: Config, token: string | undefined): string | undefined {
+export function authorization(config: Config, token: string | undefined): string | undefined {
   const fromFile = (): string | undefined => {
     const file = path.resolve(config.dev.dataDir, 'webhook-token');
     return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;

@@ -9,6 +9,7 @@ import { buildAudit } from '../audit/model';
 import { AUDIT_FORMATS, renderAudit, type AuditFormat } from '../audit/render';
 import type { Config } from '../config';
 import { listIncidents, parseSince } from '../incidents';
+import { terminalProgress } from '../progress';
 import { fetchHistory, readHistoryFile, replay, type ReplayOutcome, type ReplaySource } from '../replay';
 import { connectClient } from '../temporal-connection';
 import { escapeControls, printErr, printOut } from '../terminal-text';
@@ -140,12 +141,16 @@ export function registerAuditCommands(program: Command): void {
         await withTemporal(configFromOptions(settings), async (client) => {
           mkdirSync(out, { recursive: true });
           const runs = await listIncidents(client, { changedSince: from }, Number.MAX_SAFE_INTEGER);
-          for (const run of runs) {
+          const progress = terminalProgress('exporting', runs.length);
+          for (const [index, run] of runs.entries()) {
+            progress.update(index + 1, run.id);
             const h = await client.workflow.getHandle(run.id, run.runId).fetchHistory();
             const file = path.join(out, exportFileName(run.id, run.runId));
             writeFileSync(file, escapeControls(historyToJSON(h), { json: true }) + '\n');
+            progress.end();
             printOut(`${file}  (${h.events?.length ?? 0} events, ${run.execution.toLowerCase()})`);
           }
+          progress.end();
           printOut(`exported ${runs.length} incident run${runs.length === 1 ? '' : 's'} to ${out}`);
         });
         return;
@@ -218,7 +223,12 @@ export function registerAuditCommands(program: Command): void {
               .filter((f) => f.endsWith('.json'))
               .sort();
             if (files.length === 0) throw new UserError(`${s}: no *.json histories in this directory`);
-            loaded.push(...files.map((f) => readFile(path.join(s, f))));
+            const reading = terminalProgress('reading', files.length);
+            for (const [index, f] of files.entries()) {
+              reading.update(index + 1, f);
+              loaded.push(readFile(path.join(s, f)));
+            }
+            reading.end();
           } else if (isFile(s)) loaded.push(readFile(s));
           else loaded.push(await fetchById(await connection.get(), s));
         }
@@ -226,10 +236,16 @@ export function registerAuditCommands(program: Command): void {
         await connection.close();
       }
       const workflowsPath = process.env[REPLAY_WORKFLOWS_PATH_ENV];
+      // Bundling the workflow code comes first and takes a few seconds: say so on a terminal.
+      if (process.stderr.isTTY) process.stderr.write('bundling the workflow code…');
+      const progress = terminalProgress('replaying', loaded.length);
       const outcomes = await replay(
         loaded,
         workflowsPath ? { workflowsPath: path.resolve(workflowsPath) } : {},
+        (index, source) => progress.update(index + 1, source.name),
       );
+      progress.end();
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       for (const o of outcomes) printOut(formatReplayOutcome(o));
       const diverged = outcomes.filter((o) => !o.ok).length;
       printOut(

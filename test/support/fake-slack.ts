@@ -1,5 +1,6 @@
 // A small local Slack: it speaks the Web API methods Rebound uses (chat.postMessage, chat.update,
-// chat.postEphemeral, conversations.history/replies with metadata) over real HTTP, and can answer 429 or drop an answer.
+// chat.postEphemeral, conversations.history/replies with metadata, auth.test and conversations.list) over real HTTP,
+// and can answer 429 or drop an answer.
 // Slack itself cannot be reached from these machines.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -63,6 +64,21 @@ export class FakeSlack {
       res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
       return;
     }
+    // Methods without a channel (what `rebound doctor` calls).
+    if (method === 'auth.test')
+      return send({
+        ok: true,
+        url: 'https://fake.slack.test/',
+        team: 'Fake',
+        user: 'rebound',
+        bot_id: 'B0REBOUND',
+      });
+    if (method === 'conversations.list')
+      return send({
+        ok: true,
+        channels: [{ id: CHANNEL_ID, name: 'incidents' }],
+        response_metadata: { next_cursor: '' },
+      });
     const channel = form.get('channel') === '#incidents' ? CHANNEL_ID : form.get('channel');
     if (channel !== CHANNEL_ID) return send({ ok: false, error: 'channel_not_found' });
     const json = (name: string): unknown => {
