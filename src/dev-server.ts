@@ -120,8 +120,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (typeof logFd === 'number') closeSync(logFd);
   const guard = options.stopWithParent && child.pid ? startGuard(child.pid) : undefined;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  // Stopped in order: the guard has nothing left to do.
-  void exited.then(() => guard?.kill('SIGKILL'));
+  // Stopped in order: end the guard's pipe, and it finds the server gone and ends too.
+  void exited.then(() => guard?.stdin?.destroy());
   const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
 
   const address = `${host}:${options.port}`;
