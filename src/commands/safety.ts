@@ -37,7 +37,7 @@ async function connect(config: Config): Promise<Client> {
   }
 }
 
-function controlStart(config: Config): WithStartWorkflowOperation<never> {
+export function controlStart(config: Config): WithStartWorkflowOperation<never> {
   return new WithStartWorkflowOperation<never>(CONTROL_WORKFLOW_TYPE, {
     workflowId: controlWorkflowId(config.temporal.taskQueue),
     taskQueue: config.temporal.taskQueue,

@@ -97,6 +97,8 @@ function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
 
 export class Router {
   private readonly routes: Route[] = [];
+  /** Run when the server closes: long-lived responses (server-sent events) end here. */
+  readonly onClose: Array<() => void> = [];
 
   /** Adds a route; `:name` segments become params. */
   add(method: string, path: string, handler: Handler): this {
@@ -200,6 +202,7 @@ export async function listen(router: Router, host: string, port: number): Promis
     port: actualPort,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const end of router.onClose) end();
         server.close(() => resolve());
         server.closeIdleConnections();
       }),
