@@ -193,8 +193,9 @@ function bars(r: AuditRecord, live: IncidentState | undefined, endMs: number): B
 }
 
 /**
- * The phases as a picture: one lane per phase, a bar per step run (green done, red failed, blue
- * running, amber waiting), a mark for each alert notification and decision, and the outcome.
+ * The phases as a picture: a row per step that ran, grouped in bands by phase, with a bar per run
+ * (green done, red failed, blue running, amber waiting, grey skipped) and how long it took, a mark
+ * for each alert notification and decision, and a line where the incident closed.
  */
 export function renderTimelineSvg(r: AuditRecord, live?: IncidentState, nowMs?: number): string {
   const startMs = Date.parse(r.startedAt);
@@ -202,67 +203,79 @@ export function renderTimelineSvg(r: AuditRecord, live?: IncidentState, nowMs?: 
   const endMs = r.closedAt ? Date.parse(r.closedAt) : Math.max(lastEvent, nowMs ?? lastEvent);
   const span = Math.max(endMs - startMs, 1000);
   const all = bars(r, live, endMs);
-  const used = PHASES.filter(
-    (p) =>
-      all.some((b) => b.phase === p) || (r.input?.snapshot.runbook.steps ?? []).some((s) => s.phase === p),
+  const steps = (r.input?.snapshot.runbook.steps ?? []).filter((st) => all.some((b) => b.label === st.id));
+  const rows = PHASES.flatMap((phase) =>
+    steps.filter((st) => st.phase === phase).map((st, i) => ({ phase, id: st.id, first: i === 0 })),
   );
   const W = 800;
-  const left = 90;
-  const right = 16;
-  const laneH = 30;
-  const top = 28;
-  const height = top + used.length * laneH + 30;
+  const left = 190;
+  const right = 70;
+  const rowH = 24;
+  const top = 22;
+  const height = top + Math.max(rows.length, 1) * rowH + 34;
   const x = (t: number): number =>
     left + ((Math.min(Math.max(t, startMs), endMs) - startMs) / span) * (W - left - right);
   const out: string[] = [
-    `<svg class="timeline" viewBox="0 0 ${W} ${height}" width="100%" role="img" aria-label="Phases of the incident over time" xmlns="http://www.w3.org/2000/svg">`,
+    `<svg class="timeline" viewBox="0 0 ${W} ${height}" width="100%" role="img" aria-label="Steps of the incident over time, by phase" xmlns="http://www.w3.org/2000/svg">`,
     `<title>Phases of ${e(r.incidentId)} over ${e(formatMs(span))}</title>`,
   ];
-  used.forEach((phase, i) => {
-    const y = top + i * laneH;
+  let band = -1;
+  rows.forEach((row, i) => {
+    const y = top + i * rowH;
+    if (row.first) band++;
     out.push(
-      `<rect class="lane${i % 2 ? ' lane-alt' : ''}" x="${left}" y="${y}" width="${W - left - right}" height="${laneH}"/>`,
-      `<text class="lane-name" x="${left - 8}" y="${y + laneH / 2 + 4}" text-anchor="end">${e(phase)}</text>`,
+      `<rect class="lane${band % 2 ? ' lane-alt' : ''}" x="0" y="${y}" width="${W - right + 60}" height="${rowH}"/>`,
     );
-    for (const b of all.filter((bar) => bar.phase === phase)) {
+    if (row.first) out.push(`<text class="lane-name" x="6" y="${y + rowH / 2 + 4}">${e(row.phase)}</text>`);
+    out.push(
+      `<text class="step-name" x="${left - 8}" y="${y + rowH / 2 + 4}" text-anchor="end">${e(row.id)}</text>`,
+    );
+    const mine = all.filter((b) => b.label === row.id);
+    mine.forEach((b, k) => {
       const x1 = x(b.from);
-      const w = Math.max(x(b.to) - x1, 4);
+      const w = Math.max(x(b.to) - x1, 5);
+      const last = k === mine.length - 1;
       out.push(
-        `<g class="bar bar-${b.kind}"><title>${e(b.title)}</title><rect x="${x1.toFixed(1)}" y="${y + 6}" width="${w.toFixed(1)}" height="${laneH - 12}" rx="3"/>` +
-          `<text x="${(x1 + 3).toFixed(1)}" y="${y + laneH / 2 + 4}">${e(b.label)}</text></g>`,
+        `<g class="bar bar-${b.kind}"><title>${e(b.title)}</title><rect x="${x1.toFixed(1)}" y="${y + 5}" width="${w.toFixed(1)}" height="${rowH - 10}" rx="2"/>` +
+          (last
+            ? `<text x="${(x1 + w + 4).toFixed(1)}" y="${y + rowH / 2 + 4}">${e(formatMs(Math.max(0, b.to - b.from)))}</text>`
+            : '') +
+          '</g>',
       );
-    }
+    });
   });
-  const axisY = top + used.length * laneH;
+  if (rows.length === 0)
+    out.push(`<text class="lane-name" x="${left}" y="${top + 16}">no step has run yet</text>`);
+  const axisY = top + Math.max(rows.length, 1) * rowH;
   out.push(`<line class="axis" x1="${left}" y1="${axisY}" x2="${W - right}" y2="${axisY}"/>`);
   for (let k = 0; k <= 4; k++) {
     const t = startMs + (span * k) / 4;
     out.push(
-      `<text class="tick" x="${x(t).toFixed(1)}" y="${axisY + 16}" text-anchor="${k === 0 ? 'start' : k === 4 ? 'end' : 'middle'}">+${e(formatMs(t - startMs))}</text>`,
+      `<text class="tick" x="${x(t).toFixed(1)}" y="${axisY + 14}" text-anchor="${k === 0 ? 'start' : k === 4 ? 'end' : 'middle'}">+${e(formatMs(t - startMs))}</text>`,
     );
   }
   for (const a of r.alerts.filter((al) => al.notification)) {
     const cx = x(Date.parse(a.at));
     const resolved = a.notification?.alert.status === 'resolved';
     out.push(
-      `<g class="mark ${resolved ? 'mark-resolved' : 'mark-alert'}"><title>${e(`${a.at}: alert ${a.notification?.alert.status ?? ''}`)}</title><path d="M${(cx - 6).toFixed(1)} 4 L${(cx + 6).toFixed(1)} 4 L${cx.toFixed(1)} 16 Z"/></g>`,
+      `<g class="mark ${resolved ? 'mark-resolved' : 'mark-alert'}"><title>${e(`${a.at}: alert ${a.notification?.alert.status ?? ''}`)}</title><path d="M${(cx - 6).toFixed(1)} 3 L${(cx + 6).toFixed(1)} 3 L${cx.toFixed(1)} 15 Z"/></g>`,
     );
   }
   for (const d of r.decisions) {
     const cx = x(Date.parse(d.at));
     const who = typeof d.request.identity === 'string' ? d.request.identity : '?';
     out.push(
-      `<g class="mark mark-decision"><title>${e(`${d.at}: ${who} ${d.update === 'close' ? 'closed' : d.request.decision === 'reject' ? 'rejected' : 'approved'}`)}</title><path d="M${cx.toFixed(1)} 4 L${(cx + 6).toFixed(1)} 10 L${cx.toFixed(1)} 16 L${(cx - 6).toFixed(1)} 10 Z"/></g>`,
+      `<g class="mark mark-decision"><title>${e(`${d.at}: ${who} ${d.update === 'close' ? 'closed' : d.request.decision === 'reject' ? 'rejected' : 'approved'}`)}</title><path d="M${cx.toFixed(1)} 3 L${(cx + 6).toFixed(1)} 9 L${cx.toFixed(1)} 15 L${(cx - 6).toFixed(1)} 9 Z"/></g>`,
     );
   }
   if (r.closedAt) {
     const cx = x(Date.parse(r.closedAt));
     out.push(
-      `<g class="mark mark-end"><title>${e(`${r.closedAt}: closed`)}</title><line x1="${cx.toFixed(1)}" y1="18" x2="${cx.toFixed(1)}" y2="${axisY}"/></g>`,
+      `<g class="mark mark-end"><title>${e(`${r.closedAt}: closed`)}</title><line x1="${cx.toFixed(1)}" y1="16" x2="${cx.toFixed(1)}" y2="${axisY}"/></g>`,
     );
   }
   out.push(
-    `<g class="legend"><text x="${left}" y="${height - 2}">▼ alert  ◆ decision  │ closed  bars: step runs (green done, red failed, blue running, amber waiting)</text></g>`,
+    `<g class="legend"><text x="0" y="${height - 3}">▼ alert firing  ▼ resolved (green)  ◆ decision  ┆ closed · bars: green done, red failed, blue running, amber waiting</text></g>`,
     '</svg>',
   );
   return out.join('');
@@ -277,8 +290,8 @@ export const SUMMARY_CSS = `
 .label{display:inline-block;background:#eaeef2;border-radius:3px;padding:0 .35rem;margin:0 .2rem .2rem 0;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
 svg.timeline{max-width:100%;height:auto;font:11px system-ui,sans-serif;margin:.5rem 0}
 svg.timeline .lane{fill:#f6f8fa}svg.timeline .lane-alt{fill:#eef1f4}
-svg.timeline .lane-name{fill:#57606a;font-weight:600}
-svg.timeline .bar text{fill:#0b2e13;font-size:10px}
+svg.timeline .lane-name{fill:#57606a;font-weight:700;text-transform:uppercase;font-size:10px;letter-spacing:.04em}svg.timeline .step-name{fill:#1b1f24;font-family:ui-monospace,Menlo,Consolas,monospace}
+svg.timeline .bar text{fill:#57606a;font-size:10px}
 svg.timeline .bar-ok rect{fill:#8ddb9a}svg.timeline .bar-failed rect{fill:#f4a3a3}
 svg.timeline .bar-running rect{fill:#9ccbff}svg.timeline .bar-wait rect{fill:#f5d98b}svg.timeline .bar-skip rect{fill:#d0d7de}
 svg.timeline .axis{stroke:#8c959f}svg.timeline .tick{fill:#57606a;font-size:10px}

@@ -61,6 +61,10 @@ const log = logger('console');
 const STATIC_DIR = path.join(__dirname, 'static');
 const PAGE_SIZE = 50;
 const QUERY_TIMEOUT_MS = 3_000;
+/** How long a page waits for the header's approval count before showing the last one known. */
+const HEADER_WAIT_MS = 300;
+
+type PendingList = { rows: PendingRow[]; unanswered: string[] };
 
 interface Action {
   /** Needs the operator role (deciding, closing, pausing); otherwise any logged-in person. */
@@ -73,8 +77,8 @@ export class Console {
   private readonly config: Config;
   private readonly client: Client;
   private readonly staticFiles = new Map<string, { type: string; body: string }>();
-  private pendingCache:
-    { at: number; value: Promise<{ rows: PendingRow[]; unanswered: string[] }> } | undefined;
+  private pendingCache: { at: number; value: Promise<PendingList> } | undefined;
+  private pendingKnown: PendingList | undefined;
   private bundle: Promise<{ code: string }> | undefined;
 
   constructor(private readonly deps: ReceiverDeps) {
@@ -115,26 +119,39 @@ export class Console {
     };
   }
 
-  /** Pending approvals, computed at most once per poll interval however many pages ask. */
-  private pending(): Promise<{ rows: PendingRow[]; unanswered: string[] }> {
+  /**
+   * Pending approvals, computed at most once per poll interval however many pages ask. Finding them
+   * asks every open incident for its state, so with thousands open it takes a while: pages other
+   * than /approvals never wait long for it (see pendingFor).
+   */
+  private pending(): Promise<PendingList> {
     const now = Date.now();
     if (!this.pendingCache || now - this.pendingCache.at > this.config.console.pollInterval) {
       const value = pendingApprovals(this.client, { queryTimeoutMs: QUERY_TIMEOUT_MS });
       this.pendingCache = { at: now, value };
-      value.catch(() => {
-        if (this.pendingCache?.value === value) this.pendingCache = undefined;
-      });
+      value.then(
+        (list) => (this.pendingKnown = list),
+        () => {
+          if (this.pendingCache?.value === value) this.pendingCache = undefined;
+        },
+      );
     }
     return this.pendingCache.value;
   }
 
+  /** The header's count: fresh when it comes within HEADER_WAIT_MS, else the last one known. */
   private async pendingFor(viewer: Viewer): Promise<number | undefined> {
+    let list: PendingList | undefined;
     try {
-      const { rows } = await this.pending();
-      return rows.filter((r) => waitsFor(r, viewer.identity, viewer.groups)).length;
+      list = await Promise.race([
+        this.pending(),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), HEADER_WAIT_MS).unref()),
+      ]);
     } catch {
-      return undefined;
+      // Temporal unreachable: the page says so elsewhere; the header shows the last count known.
     }
+    list ??= this.pendingKnown;
+    return list?.rows.filter((r) => waitsFor(r, viewer.identity, viewer.groups)).length;
   }
 
   private async render(
