@@ -142,9 +142,10 @@ function decisionForm(view: IncidentView, viewer: Viewer): Markup {
   const p = view.live?.pendingApproval;
   if (!p) return html``;
   const id = view.record.incidentId;
-  const body = html`<section class="decide" id="decide">
-    <h2>Waiting for approval</h2>
-    <p class="prompt">${p.prompt}</p>
+  const details = html`<details class="approval-details">
+    <summary>
+      Details: ${p.approvedBy.length ? `approved by ${p.approvedBy.join(', ')} so far` : 'who may approve'}
+    </summary>
     <dl class="meta">
       <dt>Step</dt>
       <dd>${p.stepId}</dd>
@@ -157,8 +158,16 @@ function decisionForm(view: IncidentView, viewer: Viewer): Markup {
       <dt>Waiting since</dt>
       <dd>${when(p.since)} (${relative(p.since)})</dd>
       <dt>Deadline</dt>
-      <dd>${when(p.deadline)} (${relative(p.deadline)})</dd>
+      <dd>${when(p.deadline)}</dd>
     </dl>
+  </details>`;
+  // The question and the buttons come first: on a phone at 3 a.m. they are what the page is for.
+  const body = html`<section class="decide" id="decide">
+    <h2>Waiting for approval</h2>
+    <p class="prompt">${p.prompt}</p>
+    <p class="deadline">
+      Step <code>${p.stepId}</code> · decide ${relative(p.deadline)} (${when(p.deadline)})
+    </p>
     ${
       viewer.role === 'operator'
         ? html`<form method="post" action="${incidentHref(id, '/decide')}" class="decision">
@@ -172,6 +181,7 @@ function decisionForm(view: IncidentView, viewer: Viewer): Markup {
           </form>`
         : html`<p class="note">You are a viewer: deciding needs the operator role (console.roles).</p>`
     }
+    ${details}
   </section>`;
   return body;
 }

@@ -205,6 +205,9 @@ describe('console', { timeout: 240_000 }, () => {
       await page.reload();
       await page.waitForSelector('.incident-title .status-resolved', { timeout: 15_000 });
     });
+    await page.locator('#summary').scrollIntoViewIfNeeded();
+    await page.evaluate('document.getElementById("summary").scrollIntoView()');
+    await screenshot(page, 'console-summary.png');
     const html = await (
       await page.request.get(`${base}/incidents/${encodeURIComponent(INCIDENT)}/audit.html`)
     ).text();
@@ -275,7 +278,7 @@ describe('console', { timeout: 240_000 }, () => {
     await page.waitForSelector('.status-banner.paused');
     assert.match(
       (await page.locator('.status-banner.paused').first().textContent()) ?? '',
-      /PAUSED: all automation, by opal.*maintenance window/,
+      /PAUSED: all automation, by opal[\s\S]*maintenance window/,
     );
     await page.fill('#resume-reason', 'window over');
     await page.click('form[action="/safety/resume"] button');
