@@ -196,6 +196,19 @@ export function safetyPage(
       </p>
     </section>
     <section>
+      <h2>Recent changes</h2>
+      ${
+        c?.log.length
+          ? html`<ul class="log">
+              ${[...c.log]
+                .reverse()
+                .slice(0, 10)
+                .map((l) => html`<li>${when(l.at)} ${l.message}</li>`)}
+            </ul>`
+          : html`<p class="empty">None recorded.</p>`
+      }
+    </section>
+    <section>
       <h2>Budgets</h2>
       <p>
         Each target may be changed ${p.max} time(s) per ${formatDuration(p.windowMs)}; waits between actions

@@ -35,6 +35,7 @@ import { planIncident } from '../runbooks/plan';
 import { stateQuery, type IncidentState, type IncidentStatus } from '../workflows/contract';
 import { pauseUpdate, resumeUpdate } from '../workflows/safety-contract';
 import { SA_ALERTNAME } from '../workflows/search-attributes';
+import { html, type Markup } from './html';
 import {
   incidentHref,
   incidentListPage,
@@ -178,7 +179,15 @@ export class Console {
     return async (ctx: RequestContext): Promise<void> => {
       const viewer = this.viewerOf(ctx);
       if (!viewer) {
-        redirect(ctx.res, `/login?next=${encodeURIComponent(ctx.url.pathname + ctx.url.search)}`);
+        const here = ctx.url.pathname + ctx.url.search;
+        // A link in Slack or an email is a cross-site navigation, which never carries a SameSite=Strict
+        // cookie. Load the same address again from this site (a meta refresh, not a script): the
+        // browser sends the cookie then, and only someone really logged out goes on to the login form.
+        if (ctx.req.headers['sec-fetch-site'] === 'cross-site') {
+          sendHtml(ctx.res, 200, sameSiteBounce(localPath(here)));
+          return;
+        }
+        redirect(ctx.res, `/login?next=${encodeURIComponent(here)}`);
         return;
       }
       try {
@@ -658,10 +667,11 @@ export class Console {
       });
     else
       await this.client.workflow.executeUpdateWithStart(resumeUpdate, {
-        // The control workflow records who resumed; the reason goes with the identity so it is kept too.
+        // The reason is kept with the update in the control workflow's history.
         args: [
           {
-            identity: `${viewer.identity} (${reason})`,
+            identity: viewer.identity,
+            reason,
             ...(runbook ? { runbook } : {}),
             ...(form.get('breaker') ? { closeBreaker: true } : {}),
           },
@@ -736,6 +746,20 @@ export function parseLabels(text: string): Record<string, string> {
       .replace(/^"(.*)"$/, '$1');
   }
   return out;
+}
+
+function sameSiteBounce(here: string): Markup {
+  return html`<!DOCTYPE html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta http-equiv="refresh" content="0;url=${here}" />
+        <title>Rebound</title>
+      </head>
+      <body>
+        <p><a href="${here}">Continue to Rebound</a></p>
+      </body>
+    </html>`;
 }
 
 function noticeFor(done: string): string {

@@ -5,6 +5,7 @@
 // phone-sized screenshot. Screenshots are written to docs/ for the README.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -283,7 +284,34 @@ describe('console', { timeout: 240_000 }, () => {
     await page.fill('#resume-reason', 'window over');
     await page.click('form[action="/safety/resume"] button');
     await page.waitForSelector('.status-banner.running');
+    assert.match(
+      (await page.locator('ul.log').textContent()) ?? '',
+      /resumed all automation by opal: window over/,
+    );
     await page.close();
+  });
+
+  it('opens the incident from a link on another site (Slack, email) without logging in again', async () => {
+    // localhost and 127.0.0.1 are different sites: the click is a cross-site navigation, which
+    // carries no SameSite=Strict cookie until the console reloads the page from its own site.
+    const target = `${base}/incidents/${encodeURIComponent(INCIDENT)}`;
+    const elsewhere = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<a id="go" href="${target}">incident</a>`);
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    const address = elsewhere.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const page = await operator.newPage();
+    try {
+      await page.goto(`http://localhost:${port}/`);
+      await page.click('#go');
+      await page.waitForSelector('.incident-title', { timeout: 15_000 });
+      assert.equal(page.url(), target);
+    } finally {
+      await page.close();
+      elsewhere.close();
+    }
   });
 
   it('reads well on a phone', async () => {
