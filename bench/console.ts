@@ -1,7 +1,10 @@
-// Console: the server time of the console's pages with N incidents open (5,000; --quick: 1,000),
-// each waiting for an approval as in the scale benchmark. Times the incidents list (first page with
-// the counts by status, a filtered page, the next page by token), one incident's page, the
-// approvals page (which asks every open incident for its state) and the live-update poll.
+// Console: the server time of the console's pages with N incidents (5,000; --quick: 1,000). The list
+// reads only Temporal visibility, so most of them are visibility records: incident executions
+// started with their search attributes (status, runbook, target, alert) on a task queue no worker
+// polls, then terminated, so they cost the server what closed incidents cost. REAL of them are real
+// incidents on a worker, waiting for an approval as in the scale benchmark; the approvals page asks
+// each of those for its state. Times the incidents list (first page with the counts by status, the
+// next page by token, filters), one incident's page, the approvals page and the live-update poll.
 // Each figure is the time from request to the last byte over loopback, against a receiver in this
 // process; the header's approval count is warmed first, as it is while anyone watches.
 import { randomUUID } from 'node:crypto';
@@ -13,6 +16,7 @@ import { createOneTimeLogin } from '../src/console/session';
 import { startReceiver } from '../src/receiver';
 import { ROUTE_MODULES } from '../src/receiver/routes';
 import { loadRunbooks } from '../src/runbooks/catalog';
+import { SA_ALERTNAME, SA_PHASE, SA_RUNBOOK, SA_STATUS, SA_TARGET } from '../src/workflows/search-attributes';
 import {
   INCIDENT_WORKFLOW_TYPE,
   alertSignal,
@@ -26,6 +30,8 @@ import { CONCURRENCY, SCALE_RUNBOOK, startWorker } from './scale';
 import { percentile, pool, round, table, until, writeResults, type BenchContext } from './common';
 
 const SAMPLES = 15;
+const REAL = 50;
+const STATUSES = ['resolved', 'resolved', 'resolved', 'failed', 'escalated'] as const;
 
 interface Row {
   page: string;
@@ -54,8 +60,27 @@ export async function consoleBench(ctx: BenchContext): Promise<void> {
   });
   const receiver = await startReceiver(config, ctx.client, ROUTE_MODULES, { port: 0 });
   try {
-    const ids = Array.from({ length: n }, (_, i) => incidentWorkflowId('bench-approval', `c${i}`));
-    await pool(n, CONCURRENCY, async (i) => {
+    const recordsQueue = `${taskQueue}-records`;
+    const records = n - REAL;
+    await pool(records, CONCURRENCY, async (i) => {
+      const workflowId = incidentWorkflowId('bench-records', `r${i}`);
+      const handle = await ctx.client.workflow.start(INCIDENT_WORKFLOW_TYPE, {
+        taskQueue: recordsQueue,
+        workflowId,
+        args: [],
+        typedSearchAttributes: [
+          { key: SA_RUNBOOK, value: 'bench-records' },
+          { key: SA_TARGET, value: `r${i}` },
+          { key: SA_ALERTNAME, value: 'BenchRecord' },
+          { key: SA_STATUS, value: STATUSES[i % STATUSES.length] as string },
+          { key: SA_PHASE, value: 'done' },
+        ],
+      });
+      await handle.terminate('bench: a visibility record only');
+    });
+    console.log(`  ${records} incident records in visibility`);
+    const ids = Array.from({ length: REAL }, (_, i) => incidentWorkflowId('bench-approval', `c${i}`));
+    await pool(REAL, CONCURRENCY, async (i) => {
       const workflowId = ids[i] as string;
       const input: IncidentInput = { incidentId: workflowId, targetKey: `c${i}`, snapshot, dryRun: false };
       const notification: AlertNotification = {
@@ -72,16 +97,16 @@ export async function consoleBench(ctx: BenchContext): Promise<void> {
       });
     });
     await until(
-      `${n} incidents waiting for approval`,
+      `${REAL} incidents waiting for approval and ${n} in visibility`,
       async () =>
         (
           await ctx.client.workflow.count(
             `TaskQueue = "${taskQueue}" AND ReboundPhase = "assess" AND ExecutionStatus = "Running"`,
           )
-        ).count >= n,
+        ).count >= REAL && (await ctx.client.workflow.count(`WorkflowType = 'incident'`)).count >= n,
       900_000,
     );
-    console.log(`  ${n} incidents open and waiting`);
+    console.log(`  ${n} incidents in visibility, ${REAL} of them open and waiting for approval`);
 
     const login = await fetch(`${receiver.url}/login/once/${createOneTimeLogin('operator')}`, {
       redirect: 'manual',
@@ -113,7 +138,7 @@ export async function consoleBench(ctx: BenchContext): Promise<void> {
     };
     const rows: Row[] = [];
     // The approvals page first: it also fills the header's count, as a watched console keeps it.
-    await measure(`/approvals (${n} open incidents asked for their state)`, '/approvals', 3);
+    await measure(`/approvals (${REAL} open incidents asked for their state)`, '/approvals', 3);
     const list = await measure('/incidents (first 50, counts by status)', '/incidents');
     const next = /href="\/incidents\?page=([^"]+)"/.exec(list)?.[1];
     if (next) await measure('/incidents, next page by token', `/incidents?page=${next}`);
@@ -144,10 +169,10 @@ export async function consoleBench(ctx: BenchContext): Promise<void> {
       `Console with ${n} open incidents: time to the last byte (ms)`,
       rows.map((r) => ({ ...r })),
     );
-    console.log(`-> ${writeResults('console', ctx, { incidents: n, rows })}`);
+    console.log(`-> ${writeResults('console', ctx, { incidents: n, open: REAL, rows })}`);
   } finally {
     await receiver.close();
-    // The incidents are left to the throw-away server; terminating 5,000 would only add minutes.
+    // The incidents are left to the throw-away server.
     await worker.stop();
   }
 }
