@@ -166,7 +166,7 @@ export async function consoleBench(ctx: BenchContext): Promise<void> {
       bytes: 0,
     });
     table(
-      `Console with ${n} open incidents: time to the last byte (ms)`,
+      `Console with ${n} incidents (${REAL} open): time to the last byte (ms)`,
       rows.map((r) => ({ ...r })),
     );
     console.log(`-> ${writeResults('console', ctx, { incidents: n, open: REAL, rows })}`);
