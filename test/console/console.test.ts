@@ -178,7 +178,8 @@ describe('console', { timeout: 240_000 }, () => {
     );
 
     await link.click();
-    await page.waitForSelector('section.decide button.approve', { timeout: 30_000 });
+    // The incident's first workflow tasks and its notify step come first; on a loaded machine that is slow.
+    await page.waitForSelector('section.decide button.approve', { timeout: 90_000 });
     // The hostile label is shown as text and nothing of it ran.
     const labelsText = await page.locator('.summary .labels').textContent();
     assert.ok(labelsText?.includes(`note=${HOSTILE}`), labelsText ?? '');
@@ -254,7 +255,8 @@ describe('console', { timeout: 240_000 }, () => {
     });
     assert.equal(forged.status(), 403);
     // A viewer may replay: the current code reproduces the recorded history.
-    await page.click('text=Replay against the current code');
+    // Replaying bundles the workflow code first (CPU-bound): the wait is on the result page below.
+    await page.click('text=Replay against the current code', { noWaitAfter: true });
     await page.waitForSelector('h1:has-text("Replay of")', { timeout: 120_000 });
     assert.match((await page.locator('main').textContent()) ?? '', /replays all \d+ events/);
     await viewer.close();
