@@ -38,6 +38,11 @@ export default tseslint.config(
     },
   },
   {
+    // The console's one script runs in the browser.
+    files: ['src/console/static/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: deterministicPaths,
     languageOptions: { globals: {} },
     rules: {

@@ -1,4 +1,4 @@
-// `npm run bench [-- intake|first-action|scale|replay ...] [--quick] [--file]`: starts its own Temporal dev
+// `npm run bench [-- intake|first-action|scale|replay|console ...] [--quick] [--file]`: starts its own Temporal dev
 // server (in memory; --file: a SQLite file in a temp dir, as `rebound dev` runs), runs the benchmarks and their baselines
 // in this process against it, prints tables and writes bench/results/<name>.json.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { freePort, startDevServer } from '../src/dev-server';
 import { locateTemporalCli } from '../src/temporal-cli';
 import { installRuntime } from '../src/worker';
 import { machine, realWorkflowBundle, type BenchContext } from './common';
+import { consoleBench } from './console';
 import { firstActionBench } from './first-action';
 import { intakeBench } from './intake';
 import { replayBench } from './replay';
@@ -19,6 +20,7 @@ const BENCHES: Record<string, (ctx: BenchContext) => Promise<void>> = {
   'first-action': firstActionBench,
   scale: scaleBench,
   replay: replayBench,
+  console: consoleBench,
 };
 
 async function main(): Promise<number> {

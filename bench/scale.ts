@@ -19,7 +19,7 @@ import { benchConfig } from './first-action';
 import { amAlert, benchRunbookDir } from './intake';
 import { pool, round, table, until, writeResults, type BenchContext } from './common';
 
-const RUNBOOK = `name: bench-approval
+export const SCALE_RUNBOOK = `name: bench-approval
 description: Scale benchmark; every incident waits for an approval.
 matchers: ['alertname = "BenchApproval"']
 target: '{{ labels.instance }}'
@@ -35,7 +35,7 @@ steps:
     with: { approvers: [operator], prompt: 'Go on?', timeout: 2h }
 `;
 
-const CONCURRENCY = 64;
+export const CONCURRENCY = 64;
 const MiB = 2 ** 20;
 
 interface Memory {
@@ -51,7 +51,7 @@ interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-async function startWorker(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
+export async function startWorker(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
   const child = fork(path.join(__dirname, 'scale-worker.ts'), [], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, ...env },
@@ -99,7 +99,7 @@ interface Row {
 
 export async function scaleBench(ctx: BenchContext): Promise<void> {
   const sizes = ctx.quick ? [100, 1000] : [100, 1000, 5000];
-  const dir = benchRunbookDir(RUNBOOK);
+  const dir = benchRunbookDir(SCALE_RUNBOOK);
   const snapshot = loadRunbooks(dir).runbooks.find((r) => r.runbook.name === 'bench-approval');
   if (!snapshot) throw new Error('bench-approval runbook did not load');
   const bundleFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'rebound-bench-bundle-')), 'workflows.js');

@@ -188,6 +188,45 @@ export const SETTINGS = [
     describe: 'URL operators reach the receiver at, for links in messages.',
   },
 
+  // Console: the web page for operators and auditors, served by the receiver.
+  {
+    key: 'console.roles',
+    env: 'REBOUND_CONSOLE_ROLES',
+    kind: 'map',
+    describe:
+      'Console roles as name=role pairs, comma separated; a name is an identity or a group (approvals.groups), a role is viewer or operator. Anyone else with an API token is a viewer.',
+  },
+  {
+    key: 'console.sessionSecret',
+    env: 'REBOUND_SESSION_SECRET',
+    kind: 'string',
+    secret: true,
+    describe:
+      'Signs console session cookies; give every receiver copy the same one (default: random per process, so sessions end at a restart).',
+  },
+  {
+    key: 'console.sessionLifetime',
+    env: 'REBOUND_SESSION_LIFETIME',
+    kind: 'duration',
+    default: '12h',
+    describe: 'How long a console login lasts.',
+  },
+  {
+    key: 'console.pollInterval',
+    env: 'REBOUND_CONSOLE_POLL_INTERVAL',
+    kind: 'duration',
+    default: '2s',
+    describe:
+      'How often the console asks Temporal for changes while someone watches (shared by all viewers).',
+  },
+  {
+    key: 'console.temporalUiUrl',
+    env: 'REBOUND_TEMPORAL_UI_URL',
+    kind: 'url',
+    describe:
+      'Temporal Web UI base URL, for links from an incident to its execution (`rebound dev` sets its own).',
+  },
+
   // Runbooks.
   {
     key: 'runbooks.dir',
@@ -455,6 +494,16 @@ export interface Config {
     publicUrl?: string;
   };
   runbooks: { dir: string; dryRun: boolean };
+  console: {
+    /** Identity or group -> role. */
+    roles: Record<string, string>;
+    sessionSecret?: string;
+    /** Milliseconds. */
+    sessionLifetime: number;
+    /** Milliseconds. */
+    pollInterval: number;
+    temporalUiUrl?: string;
+  };
   docker: { host?: string; certPath?: string; tlsVerify: boolean; hostName?: string; timeoutMs: number };
   prometheus: { url?: string };
   slack: { token?: string; apiUrl: string; signingSecret?: string; users: Record<string, string> };
@@ -659,6 +708,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   config.receiver.apiTokens ??= {};
   config.slack.users ??= {};
   config.egress.allow ??= ''; // set but empty: nothing is allowed beyond the configured Prometheus
+  config.console.roles ??= {};
   const groups = (config.approvals.groups ?? {}) as unknown as Record<string, string>;
   config.approvals.groups = Object.fromEntries(
     Object.entries(groups).map(([g, members]) => [
@@ -686,6 +736,11 @@ function crossChecks(config: Config): string[] {
     problems.push(
       'receiver.basicUser and receiver.basicPassword go together: set both (REBOUND_WEBHOOK_USER, REBOUND_WEBHOOK_PASSWORD) or neither',
     );
+  for (const [name, role] of Object.entries(config.console.roles))
+    if (role !== 'viewer' && role !== 'operator')
+      problems.push(
+        `console.roles (REBOUND_CONSOLE_ROLES): "${name}=${role}" names no role; use viewer or operator`,
+      );
   if (!/^[A-Za-z0-9_.-]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(t.address))
     problems.push(`temporal.address (TEMPORAL_ADDRESS): "${t.address}" is not host:port`);
   for (const problem of parseEgressAllow(config.egress.allow).problems)

@@ -8,7 +8,7 @@ import {
   Worker,
   type WorkerOptions,
 } from '@temporalio/worker';
-import { createActivities } from './activities';
+import { createActivities, type ActivityOptions } from './activities';
 import type { Config } from './config';
 import { logger } from './log';
 import { dockerTaskQueue } from './task-queues';
@@ -39,8 +39,9 @@ export async function createWorkers(
   config: Config,
   connection: NativeConnection,
   overrides: Partial<WorkerOptions> = {},
+  activityOptions: ActivityOptions = {},
 ): Promise<WorkerSet> {
-  const activities = createActivities(config);
+  const activities = createActivities(config, undefined, activityOptions);
   const common = {
     connection,
     namespace: config.temporal.namespace,

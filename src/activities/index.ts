@@ -15,9 +15,29 @@ import { createPrometheusActivities } from './prometheus';
 import { createSlackActivities } from './slack';
 import type { ReboundActivities } from './types';
 import { badParameters } from './errors';
+import { writeOutbox } from './outbox';
+
+export interface ActivityOptions {
+  /**
+   * `rebound dev` only: where notifications go when their channel (Slack, SMTP) is not configured,
+   * instead of failing. Absent, a missing channel fails the step saying which setting to add.
+   */
+  outboxFile?: string;
+}
+
+function incidentLink(publicUrl: string | undefined, incidentId: string): string | undefined {
+  return publicUrl
+    ? `${publicUrl.replace(/\/+$/, '')}/incidents/${encodeURIComponent(incidentId)}`
+    : undefined;
+}
 
 /** `client` reaches the safety workflows; by default one is made from the configuration on first use. */
-export function createActivities(config: Config, client?: Client): ReboundActivities {
+export function createActivities(
+  config: Config,
+  client?: Client,
+  options: ActivityOptions = {},
+): ReboundActivities {
+  const outbox = options.outboxFile;
   let safetyClient = client;
   const safety = createSafetyActivities(config, () => (safetyClient ??= lazyClient(config)));
   // Where probes and calls may go, checked after templating; the configured Prometheus always may.
@@ -51,7 +71,25 @@ export function createActivities(config: Config, client?: Client): ReboundActivi
     ...prometheus,
     httpCall: createHttpCall({ egress, secrets }),
     notify: (input) => {
-      switch (input.params?.channel) {
+      const channel = input.params?.channel;
+      const unconfigured =
+        (channel === 'slack' && !config.slack.token) || (channel === 'email' && !config.smtp.url);
+      if (outbox && unconfigured && channel) {
+        const link = incidentLink(config.receiver.publicUrl, input.ctx.incidentId);
+        const id = writeOutbox(outbox, {
+          at: new Date().toISOString(),
+          channel,
+          kind: 'notify',
+          ...(input.params.to !== undefined ? { to: input.params.to } : {}),
+          ...(input.params.subject ? { subject: input.params.subject } : {}),
+          text: String(input.params.text ?? ''),
+          incidentId: input.ctx.incidentId,
+          stepId: input.ctx.stepId,
+          ...(link ? { link } : {}),
+        });
+        return Promise.resolve({ channel, id, outbox: true });
+      }
+      switch (channel) {
         case 'slack':
           return slack.notify(input);
         case 'email':
@@ -64,7 +102,24 @@ export function createActivities(config: Config, client?: Client): ReboundActivi
           );
       }
     },
-    slackIncidentMessage: (input) => slack.slackIncidentMessage(input),
+    slackIncidentMessage: (input) => {
+      if (outbox && !config.slack.token) {
+        const link = incidentLink(config.receiver.publicUrl, input.state.incidentId);
+        writeOutbox(outbox, {
+          at: new Date().toISOString(),
+          channel: 'slack',
+          kind: 'incident-message',
+          to: input.channel,
+          text:
+            input.threadText ??
+            `Incident ${input.state.incidentId}: ${input.state.status}, phase ${input.state.phase}`,
+          incidentId: input.state.incidentId,
+          ...(link ? { link } : {}),
+        });
+        return Promise.resolve({ ts: input.ts ?? `outbox-${Date.now()}`, channel: input.channel });
+      }
+      return slack.slackIncidentMessage(input);
+    },
     ...safety,
   };
 }

@@ -179,6 +179,8 @@ export interface NotifyResult {
   id: string;
   /** True when an earlier attempt had already delivered it. */
   duplicateSuppressed?: boolean;
+  /** Not sent: written to the local outbox of `rebound dev` because the channel is not configured. */
+  outbox?: boolean;
 }
 
 /** The Slack incident message, kept in place as the incident moves. */

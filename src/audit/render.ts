@@ -1,7 +1,8 @@
 // Renders an audit record as plain text, Markdown, JSON or one self-contained HTML page. Everything
 // that came from an alert, a runbook or a person is data: escaped for Markdown and HTML.
 import { escapeHtml } from '../html-escape';
-import type { StepRecord } from '../workflows/contract';
+import type { IncidentState, StepRecord } from '../workflows/contract';
+import { SUMMARY_CSS, renderSummaryHtml, renderTimelineSvg } from './summary';
 import {
   activityLines,
   describeMessage,
@@ -212,7 +213,7 @@ export function renderJson(r: AuditRecord): string {
   return JSON.stringify(r, null, 2) + '\n';
 }
 
-const CSS = `
+export const AUDIT_CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:76rem;padding:0 1rem;color:#1b1f24;background:#fff}
 h1{font-size:1.5rem;margin:0 0 1rem}h2{font-size:1.15rem;margin:2rem 0 .5rem;border-bottom:1px solid #d0d7de;padding-bottom:.25rem}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0}
@@ -224,27 +225,13 @@ th{background:#f6f8fa;font-weight:600}td.t{white-space:nowrap;font-family:ui-mon
 .k-alert{background:#fff1e5}.k-approval,.k-close{background:#ddf4ff}.k-step{background:#dafbe1}.k-outcome{background:#fbefff}.k-timer{background:#f6f8fa}
 .empty{color:#57606a;font-style:italic}
 @media print{body{margin:0;max-width:none}}
+.table-wrap{overflow-x:auto}
 `;
 
-export function renderHtml(r: AuditRecord): string {
+/** The Timeline, Steps, Approvals, Messages and Timers sections as HTML tables (escaped). */
+export function renderSectionsHtml(r: AuditRecord): string {
   const e = escapeHtml;
-  const out: string[] = [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    // No scripts, styles or images from anywhere: the page is evidence and must render offline.
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>Incident audit: ${e(r.incidentId)}</title>`,
-    `<style>${CSS}</style>`,
-    '</head>',
-    '<body>',
-    `<h1>Incident audit: ${e(r.incidentId)}</h1>`,
-    '<dl class="meta">',
-  ];
-  for (const [k, v] of header(r)) out.push(`<dt>${e(k)}</dt><dd>${e(v)}</dd>`);
-  out.push('</dl>');
+  const out: string[] = [];
   for (const s of sections(r)) {
     const id = s.title.toLowerCase().replace(/[^a-z]+/g, '-');
     out.push(`<section id="${id}">`, `<h2>${e(s.title)}</h2>`);
@@ -253,7 +240,7 @@ export function renderHtml(r: AuditRecord): string {
       continue;
     }
     out.push(
-      '<table>',
+      '<div class="table-wrap"><table>',
       `<thead><tr>${s.headers.map((h) => `<th>${e(h)}</th>`).join('')}</tr></thead>`,
       '<tbody>',
     );
@@ -271,13 +258,53 @@ export function renderHtml(r: AuditRecord): string {
       });
       out.push(`<tr>${cells.join('')}</tr>`);
     }
-    out.push('</tbody>', '</table>', '</section>');
+    out.push('</tbody>', '</table></div>', '</section>');
   }
-  out.push(
+  return out.join('\n');
+}
+
+/** The facts about the incident (id, runbook, target, times, outcome) as a definition list. */
+export function renderFactsHtml(r: AuditRecord): string {
+  const e = escapeHtml;
+  return [
+    '<dl class="meta">',
+    ...header(r).map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`),
+    '</dl>',
+  ].join('\n');
+}
+
+/** Summary, phases picture and every section: the body the audit page and the console share. */
+export function renderAuditBodyHtml(r: AuditRecord, live?: IncidentState, nowMs?: number): string {
+  return [
+    renderSummaryHtml(r, live),
+    '<section id="phases"><h2>Phases</h2>',
+    renderTimelineSvg(r, live, nowMs),
+    '</section>',
+    renderSectionsHtml(r),
+  ].join('\n');
+}
+
+export function renderHtml(r: AuditRecord): string {
+  const e = escapeHtml;
+  const out: string[] = [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    // No scripts, styles or images from anywhere: the page is evidence and must render offline.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>Incident audit: ${e(r.incidentId)}</title>`,
+    `<style>${AUDIT_CSS}${SUMMARY_CSS}</style>`,
+    '</head>',
+    '<body>',
+    `<h1>Incident audit: ${e(r.incidentId)}</h1>`,
+    renderFactsHtml(r),
+    renderAuditBodyHtml(r),
     `<footer><p class="empty">Built by rebound audit from the Temporal event history of ${e(r.workflowId)} (${r.events} events).</p></footer>`,
     '</body>',
     '</html>',
-  );
+  ];
   return out.join('\n') + '\n';
 }
 

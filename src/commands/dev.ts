@@ -2,8 +2,11 @@
 // `rebound serve` (each on its own, against any Temporal).
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { outboxFile } from '../activities/outbox';
+import { createOneTimeLogin } from '../console/session';
 import { SETTINGS, receiverAuthProblems, type Config, type SettingKey } from '../config';
 import { createSecretStore, SECRET_ENV_PREFIX, secretsFileProblem } from '../activities/secrets';
 import { privateDir, startDevServer, type DevServer } from '../dev-server';
@@ -52,9 +55,14 @@ function onShutdown(steps: Array<[string, () => Promise<void>]>): Promise<void> 
 
 /** The dev webhook token: made once, kept in the data directory, so a local Alertmanager and `rebound alert fire` can use it. */
 export function devWebhookToken(dataDir: string): string {
-  const file = path.resolve(dataDir, 'webhook-token');
+  return devSecret(dataDir, 'webhook-token');
+}
+
+/** A random secret made once and kept in the data directory (mode 0600). */
+export function devSecret(dataDir: string, name: string): string {
+  const file = path.resolve(dataDir, name);
   if (existsSync(file)) {
-    chmodSync(file, 0o600); // a token file from before is tightened too
+    chmodSync(file, 0o600); // a file from before is tightened too
     return readFileSync(file, 'utf8').trim();
   }
   privateDir(path.dirname(file));
@@ -100,7 +108,33 @@ function checkSecrets(config: Config): void {
     }
 }
 
-async function runWorkerUntilSignal(config: Config): Promise<WorkerSet> {
+/**
+ * The local user of `rebound dev`, set up so the first run needs no configuration: an API token (kept
+ * in the data directory), the operator role and, when no groups are configured, membership of every
+ * group the runbooks name as approvers. Nothing here applies to `rebound serve`.
+ */
+function setUpLocalUser(config: Config, dataDir: string, catalog: RunbookCatalog): string {
+  const user = (process.env.USER ?? os.userInfo().username) || 'dev';
+  if (!Object.values(config.receiver.apiTokens).includes(user))
+    config.receiver.apiTokens[devSecret(dataDir, 'console-token')] = user;
+  config.console.sessionSecret ??= devSecret(dataDir, 'session-secret');
+  if (Object.keys(config.console.roles).length === 0) config.console.roles[user] = 'operator';
+  if (Object.keys(config.approvals.groups).length === 0) {
+    for (const { runbook } of catalog.runbooks)
+      for (const step of runbook.steps) {
+        const groups =
+          step.type === 'approval' ? (step.with as { groups?: unknown } | undefined)?.groups : undefined;
+        for (const group of Array.isArray(groups) ? groups : [])
+          if (typeof group === 'string') config.approvals.groups[group] = [user];
+      }
+  }
+  return user;
+}
+
+async function runWorkerUntilSignal(
+  config: Config,
+  options: { outboxFile?: string } = {},
+): Promise<WorkerSet> {
   checkSecrets(config);
   installRuntime(config.log.level);
   let connection;
@@ -112,7 +146,7 @@ async function runWorkerUntilSignal(config: Config): Promise<WorkerSet> {
       1,
     );
   }
-  const workers = await createWorkers(config, connection);
+  const workers = await createWorkers(config, connection, {}, options);
   void workers.run().finally(() => void connection.close());
   return workers;
 }
@@ -179,12 +213,17 @@ export function registerDevCommands(program: Command): void {
         config.receiver.token = devWebhookToken(dataDir);
         tokenNote = `${path.join(dataDir, 'webhook-token')} (bearer)`;
       }
+      const localUser = setUpLocalUser(config, dataDir, catalog);
+      if (server.uiUrl) config.console.temporalUiUrl ??= server.uiUrl;
+      const outbox = outboxFile(dataDir);
       let workers: WorkerSet | undefined;
       let receiver: Receiver | undefined;
       const client = lazyClient(config);
       try {
-        workers = await runWorkerUntilSignal(config);
+        // The receiver first: its URL is what notifications link to when receiver.publicUrl is unset.
         receiver = await startReceiver(config, client, ROUTE_MODULES, { catalog });
+        config.receiver.publicUrl ??= receiver.url;
+        workers = await runWorkerUntilSignal(config, { outboxFile: outbox });
       } catch (error) {
         await receiver?.close();
         await client.connection.close();
@@ -200,6 +239,13 @@ export function registerDevCommands(program: Command): void {
         `  web ui:          ${server.uiUrl ?? 'off (--dev-ui-port 0)'}`,
         `  data:            ${dataDir}   (${temporalCliVersion(cli)})`,
         ...(tokenNote ? [`  webhook token:   ${tokenNote}`] : []),
+        `  console:         ${config.receiver.publicUrl.replace(/\/+$/, '')}/login/once/${createOneTimeLogin(localUser)}`,
+        `                   (one-time login link for ${localUser}, an operator; later log in with the token in ${path.join(dataDir, 'console-token')})`,
+        ...(!config.slack.token || !config.smtp.url
+          ? [
+              `  outbox:          ${outbox}   (${[!config.slack.token ? 'Slack' : '', !config.smtp.url ? 'email' : ''].filter(Boolean).join(' and ')} not configured: messages are kept here, not sent)`,
+            ]
+          : []),
         'Press Ctrl-C to stop.',
         '',
       ];

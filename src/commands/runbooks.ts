@@ -29,7 +29,7 @@ function labelsFingerprint(labels: Record<string, string>): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
-function alertFromObject(raw: Record<string, unknown>): ScopeAlert {
+export function alertFromObject(raw: Record<string, unknown>): ScopeAlert {
   const labels = stringMap(raw.labels);
   return {
     status: raw.status === 'resolved' ? 'resolved' : 'firing',

@@ -26,7 +26,7 @@ export interface SafetyStatus {
   policy: ReturnType<typeof budgetPolicy>;
 }
 
-function controlStart(config: Config): WithStartWorkflowOperation<never> {
+export function controlStart(config: Config): WithStartWorkflowOperation<never> {
   return new WithStartWorkflowOperation<never>(CONTROL_WORKFLOW_TYPE, {
     workflowId: controlWorkflowId(config.temporal.taskQueue),
     taskQueue: config.temporal.taskQueue,

@@ -97,6 +97,8 @@ function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
 
 export class Router {
   private readonly routes: Route[] = [];
+  /** Run when the server closes: long-lived responses (server-sent events) end here. */
+  readonly onClose: Array<() => void> = [];
 
   /** Adds a route; `:name` segments become params. */
   add(method: string, path: string, handler: Handler): this {
@@ -231,6 +233,7 @@ export async function listen(router: Router, host: string, port: number): Promis
     // A handler whose client went away keeps running until its Temporal calls end (each has a
     // deadline); closing waits for it as well as for the open connections.
     close: async () => {
+      for (const end of router.onClose) end();
       await Promise.all([
         new Promise<void>((resolve) => {
           server.close(() => resolve());

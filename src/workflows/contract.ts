@@ -95,7 +95,7 @@ export interface StepRecord {
 export interface ApprovalDecision {
   decision: 'approve' | 'reject';
   identity: string;
-  channel: 'cli' | 'http' | 'slack' | 'test';
+  channel: 'cli' | 'http' | 'slack' | 'web' | 'test';
   comment?: string;
   /** Client-chosen id so a repeated click or retry is recorded once. */
   requestId?: string;

@@ -315,7 +315,7 @@ export async function control(input: ControlInput = {}): Promise<void> {
       }
       if (request.closeBreaker && state.breaker.open) closeBreaker(`closed by ${request.identity}`);
       log(
-        `resumed ${request.runbook ? `runbook ${request.runbook}` : request.closeBreaker ? 'the breaker' : 'all automation'} by ${request.identity}`,
+        `resumed ${request.runbook ? `runbook ${request.runbook}` : request.closeBreaker ? 'the breaker' : 'all automation'} by ${request.identity}${request.reason ? `: ${request.reason}` : ''}`,
       );
       return state;
     },

@@ -120,6 +120,8 @@ export interface ResumeRequest {
   runbook?: string;
   /** Also close the breaker. */
   closeBreaker?: boolean;
+  /** Why (the console requires one); kept with the update in the control workflow's history. */
+  reason?: string;
 }
 
 export interface ControlStatus {

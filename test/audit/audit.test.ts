@@ -284,7 +284,18 @@ describe('rebound audit', () => {
       await page.goto(`file://${htmlFile}`);
       assert.equal(await page.title(), `Incident audit: ${workflowId}`);
       const headings = await page.locator('h2').allTextContents();
-      assert.deepEqual(headings, ['Timeline', 'Steps', 'Approvals and closes', 'Messages sent', 'Timers']);
+      assert.deepEqual(headings, [
+        'Summary',
+        'Phases',
+        'Timeline',
+        'Steps',
+        'Approvals and closes',
+        'Messages sent',
+        'Timers',
+      ]);
+      // The summary a non-engineer reads first, and the phases as a picture (shared with the console).
+      assert.match((await page.locator('#summary').textContent()) ?? '', /Who decided what/);
+      assert.equal(await page.locator('svg.timeline').count(), 1);
       const timelineRows = page.locator('#timeline tbody tr');
       assert.ok((await timelineRows.count()) >= 10, 'the timeline has its rows');
       const approval = page.locator('#approvals-and-closes tbody tr').first();
