@@ -374,6 +374,15 @@ function checkReferences(
   }
 }
 
+function hasUserInfo(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** Names whose values an alert sender controls: in PromQL they must be quoted with promql(). */
 const UNTRUSTED_SCOPE = ['labels', 'annotations', 'alert', 'vars'];
 
@@ -419,6 +428,11 @@ function checkParamValue(
   if (spec.check === 'promql' && typeof value === 'string')
     checkPromqlTemplates(checker, path, name, value, type);
   if (typeof value === 'string' && value.includes('{{')) return; // a template: checked at run time
+  if (name === 'url' && typeof value === 'string' && hasUserInfo(value))
+    checker.report(
+      path,
+      `${type} parameter "url" carries a user or password, which would be stored in every incident's history; name a secret in a header instead (Authorization: { secret: NAME })`,
+    );
   if (spec.check === 'container')
     for (const literal of typeof value === 'string' ? [value] : Array.isArray(value) ? value : [])
       if (typeof literal === 'string' && !literal.includes('{{') && !isContainerName(literal))

@@ -3,7 +3,7 @@
 // Idempotency-Key. Against real local HTTP servers, without Temporal (the activities are called
 // directly); test/security/secrets-history.test.ts runs the same through a real incident.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -20,6 +20,7 @@ import { renderTemplates } from '../../src/runbook-lang/expressions';
 import { maskSecretHeaders } from '../../src/runbook-lang/secret-refs';
 import { validateRunbookText } from '../../src/runbooks/validate';
 import { loadRunbooks } from '../../src/runbooks/catalog';
+import { runRebound } from '../support/processes';
 
 const SECRET = 'pd-token-7f3a9c1e5b';
 
@@ -132,6 +133,7 @@ describe('secrets, egress and PromQL', () => {
       lint(`      url: http://x/\n      headers: { Authorization: { secret: A, value: b } }`).join('\n'),
       /unexpected form|nothing else|unknown key/,
     );
+    assert.match(lint(`      url: 'https://user:pw@api.example/x'`).join('\n'), /carries a user or password/);
   });
 
   it('lint refuses label values put into PromQL unquoted, and promql() quotes them', () => {
@@ -236,6 +238,32 @@ describe('secrets, egress and PromQL', () => {
     chmodSync(file, 0o600);
     await fromFile({ params, ctx: ctx() });
     assert.equal(seen[seen.length - 1]?.headers.authorization, `${SECRET}=`);
+  });
+
+  it('reports at worker start a secret the runbooks name but the worker lacks, and refuses an open secrets file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-worker-secrets-'));
+    const runbooks = path.join(dir, 'runbooks');
+    mkdirSync(runbooks);
+    writeFileSync(
+      path.join(runbooks, 'page.yaml'),
+      `name: page\ndescription: d\nmatchers: ['alertname = "X"']\nsteps:\n  - id: call\n    phase: remediate\n    type: http.call\n    with: { url: 'http://127.0.0.1:1/', headers: { Authorization: { secret: PAGER_TOKEN } } }\n`,
+    );
+    const env = { REBOUND_RUNBOOKS: runbooks, TEMPORAL_ADDRESS: '127.0.0.1:1', REBOUND_CONFIG: '' };
+    const missing = await runRebound(['worker'], env, 120_000);
+    assert.match(
+      missing.stdout + missing.stderr,
+      /runbook page step call sends header Authorization from secret PAGER_TOKEN, which this worker does not have: set REBOUND_SECRET_PAGER_TOKEN/,
+    );
+    const file = path.join(dir, 'secrets.env');
+    writeFileSync(file, `PAGER_TOKEN=${SECRET}\n`, { mode: 0o644 });
+    chmodSync(file, 0o644);
+    const open = await runRebound(['worker'], { ...env, REBOUND_SECRETS_FILE: file }, 120_000);
+    assert.equal(open.code, 1);
+    assert.match(
+      open.stderr,
+      /secrets\.file \(REBOUND_SECRETS_FILE\): .* is open to every user on this machine \(mode 0644\); make it readable by its owner only: chmod 600/,
+    );
+    assert.ok(!(open.stdout + open.stderr).includes(SECRET));
   });
 
   it('sends the same Idempotency-Key on every attempt of one visit, and a new one on the next visit', async () => {
