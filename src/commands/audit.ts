@@ -73,7 +73,11 @@ async function fetchById(client: Client, id: string, runId?: string): Promise<Re
     }
     return await fetchHistory(client, id);
   } catch (error) {
-    if ((error as Error).name === 'WorkflowNotFoundError')
+    // The SDK's WorkflowNotFoundError, or the service's NOT_FOUND from a raw history fetch.
+    if (
+      (error as Error).name === 'WorkflowNotFoundError' ||
+      describeFailure(error).exitCode === EXIT.notFound
+    )
       throw new UserError(`no file ${id} and no incident with that id in Temporal`, EXIT.notFound);
     throw error;
   }

@@ -83,7 +83,8 @@ function firstLine(text: string): string {
 function rootMessage(error: unknown): string {
   let e: unknown = error;
   for (let depth = 0; depth < 5 && e instanceof Error && e.cause instanceof Error; depth++) e = e.cause;
-  return firstLine(e instanceof Error ? e.message : String(e));
+  // gRPC prefixes its status ("5 NOT_FOUND: "); the words after it are what a person needs.
+  return firstLine(e instanceof Error ? e.message : String(e)).replace(/^\d+ [A-Z_]+: /, '');
 }
 
 /** Where the failing command was pointed, for messages that name it. */

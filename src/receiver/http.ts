@@ -231,16 +231,15 @@ export async function listen(router: Router, host: string, port: number): Promis
     url: `http://${shownHost}:${actualPort}`,
     port: actualPort,
     // A handler whose client went away keeps running until its Temporal calls end (each has a
-    // deadline); closing waits for it as well as for the open connections.
+    // deadline); closing waits for it too. In this order: until every connection is closed, bytes
+    // already received on one can still start a handler, so draining first could miss it.
     close: async () => {
-      for (const end of router.onClose) end();
-      await Promise.all([
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }),
-        requests.drain(),
-      ]);
+      for (const end of router.onClose) end(); // live streams end, so their connections can close
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await requests.drain();
     },
   };
 }

@@ -287,7 +287,7 @@ describe('rebound incidents', () => {
     assert.equal(state.status, 'failed');
     assert.equal(state.steps[0]?.error?.type, 'ProbeFailed');
     const missing = rebound('incidents', 'show', 'no/such/incident');
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 3, 'not found: exit 3, as for every command');
     assert.match(missing.stderr, /no incident no\/such\/incident/);
   });
 });

@@ -59,7 +59,7 @@ export async function openIncident(
   taskQueue: string,
   snapshot: RunbookSnapshot,
   firing: AlertSnapshot,
-  options: { workflowId?: string; dryRun?: boolean; triggeredBy?: string } = {},
+  options: { workflowId?: string; dryRun?: boolean; triggeredBy?: string; targetKey?: string } = {},
 ): Promise<WorkflowHandle<typeof incident>> {
   const workflowId =
     options.workflowId ?? `test/${snapshot.runbook.name}/${Math.random().toString(36).slice(2)}`;
@@ -69,7 +69,7 @@ export async function openIncident(
     args: [
       {
         incidentId: workflowId,
-        targetKey: 'test-target',
+        targetKey: options.targetKey ?? 'test-target',
         snapshot,
         dryRun: options.dryRun ?? false,
         safetyScope: taskQueue,
