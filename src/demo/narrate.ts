@@ -6,8 +6,6 @@ import type { IncidentState, StepRecord, TimelineEntry } from '../workflows/cont
 import { stateQuery } from '../workflows/contract';
 import { escapeControls } from '../terminal-text';
 
-
-
 function record(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }
