@@ -203,6 +203,43 @@ describe('Slack interactions', () => {
   });
 });
 
+/**
+ * A signed click on a connection of its own. (With fetch's pooled keep-alive connections the first
+ * request after a burst was reset on a reused socket: a client-side race this test is not about.)
+ */
+function clickFresh(body: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${h.receiver.url}/v1/slack/interactions`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+          'x-slack-request-timestamp': String(timestamp),
+          'x-slack-signature': sign(body, timestamp),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            json: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** A signed request whose form field `payload` is this text (or no payload field at all). */
 function payloadBody(payload: string | undefined): string {
   return payload === undefined ? 'other=1' : new URLSearchParams({ payload }).toString();
@@ -297,7 +334,7 @@ describe('signed but malformed Slack payloads', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.option(payload, { nil: undefined }), async (p) => {
-        const r = await click(payloadBody(p));
+        const r = await clickFresh(payloadBody(p));
         assert.ok(r.status < 500, `${r.status} for ${String(p)}: ${JSON.stringify(r.json)}`);
         if (r.status >= 400) assert.equal(typeof r.json.error, 'string', 'a 4xx says what is wrong');
       }),

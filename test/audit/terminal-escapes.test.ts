@@ -48,12 +48,17 @@ after(async () => {
 });
 
 const rebound = (args: string[]): ReturnType<typeof runRebound> =>
-  runRebound(args, {
-    TEMPORAL_ADDRESS: temporalAddress(),
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    REBOUND_CONFIG: '',
-    REBOUND_LOG_LEVEL: 'error',
-  });
+  runRebound(
+    args,
+    {
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      REBOUND_CONFIG: '',
+      REBOUND_LOG_LEVEL: 'error',
+    },
+    // Generous: on a loaded machine starting node alone can take many seconds.
+    240_000,
+  );
 
 describe('terminal escapes from alerts', () => {
   it('are stored verbatim and printed escaped by incidents list/show/pending and audit', async () => {
