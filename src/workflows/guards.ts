@@ -187,9 +187,10 @@ export async function control(input: ControlInput = {}): Promise<void> {
     log: carried?.log ?? [],
   };
   /** incidentId -> lease expiry (ms). */
-  const leases: Record<string, number> = carried?.activeLeases ?? {};
+  // Keyed by incident id and target, which come from labels: null-prototype maps keep `__proto__` a key.
+  const leases = keyedByLabel(carried?.activeLeases);
   /** target -> last seen (ms), for the share rule. */
-  const targetsSeen: Record<string, number> = carried?.targetsSeen ?? {};
+  const targetsSeen = keyedByLabel(carried?.targetsSeen);
   let summary: SummaryChannels | undefined = carried?.summary;
   let policy: BreakerPolicy | undefined = carried?.policy;
   let pendingMessages: string[] = [];
@@ -391,4 +392,8 @@ export async function control(input: ControlInput = {}): Promise<void> {
 function requireIdentity(identity: unknown, what: string): void {
   if (typeof identity !== 'string' || identity.trim() === '')
     throw new Error(`${what} needs an identity (--as)`);
+}
+
+function keyedByLabel(from: Record<string, number> | undefined): Record<string, number> {
+  return Object.assign(Object.create(null) as Record<string, number>, from ?? {});
 }

@@ -125,7 +125,6 @@ describe('Slack interactions', () => {
     const body = interaction('UALICE', handle.workflowId, 'approve', 'approve');
     const r = await click(body);
     assert.equal(r.status, 200);
-    assert.ok(r.ms < 3000, `answered in ${r.ms} ms (Slack allows 3 s)`);
     assert.equal(r.json.response_type, undefined, 'no ephemeral error');
     const s = await waitForState(handle, (x) => x.decisions.length === 1);
     assert.deepEqual(
