@@ -63,7 +63,7 @@ describe('progress on long work', () => {
     assert.match(written[0]!, /replaying 1 of 3 \(0 s\): a\.json$/);
     assert.match(
       written[1]!,
-      /replaying 3 of 3 \(0 s\): c\?\[2Jbad\.json$/,
+      /replaying 3 of 3 \(0 s\): c\\x1b\[2Jbad\.json$/,
       'control characters are neutralised',
     );
     assert.equal(written.at(-1), '\r\x1b[K');
