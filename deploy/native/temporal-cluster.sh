@@ -297,6 +297,18 @@ stop_service() {
   rm -f "$STATE/run/$svc.pid"
 }
 
+# Waits until the service's membership port accepts connections (it has joined the cluster; the
+# worker service has no gRPC server of its own to wait for).
+wait_listening() {
+  local svc=$1 upper=${1^^} deadline=$(($(date +%s) + 120))
+  local var="${upper}_MEMBERSHIP_PORT"
+  until listening "${!var}"; do
+    pid_of "$svc" >/dev/null || die "the $svc service exited; see $STATE/log/$svc.log"
+    [ "$(date +%s)" -lt "$deadline" ] || die "the $svc service did not listen on ${!var}; see $STATE/log/$svc.log"
+    sleep 0.5
+  done
+}
+
 wait_healthy() {
   local cli=$1 deadline=$(($(date +%s) + ${2:-120}))
   until "$cli" operator cluster health --address "127.0.0.1:$FRONTEND_PORT" 2>/dev/null | grep -q SERVING; do
@@ -333,7 +345,12 @@ cmd_start() {
   start_postgres "$pg"
   migrate
   write_config
-  for svc in "${SERVICES[@]}"; do start_service "$svc"; done
+  # One after the other: services starting together race to write the cluster's metadata, and
+  # the losers exit.
+  for svc in "${SERVICES[@]}"; do
+    start_service "$svc"
+    wait_listening "$svc"
+  done
   wait_healthy "$cli"
   setup_namespace "$cli"
   say "ready in $(($(date +%s) - started)) s: TEMPORAL_ADDRESS=127.0.0.1:$FRONTEND_PORT namespace $NAMESPACE (logs in $STATE/log)"
@@ -364,6 +381,7 @@ cmd_restart() {
     frontend | history | matching | worker)
       stop_service "$what"
       start_service "$what"
+      wait_listening "$what"
       ;;
     *) die "restart what? postgresql, frontend, history, matching or worker" ;;
   esac
