@@ -49,7 +49,11 @@ export async function startNativeCluster(options: {
     let out = '';
     try {
       for (const file of readdirSync(logDir)) {
-        const lines = readFileSync(path.join(logDir, file), 'utf8').trim().split('\n').slice(-15);
+        const lines = readFileSync(path.join(logDir, file), 'utf8')
+          .trim()
+          .split('\n')
+          .slice(-10)
+          .map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line));
         out += `--- ${file}\n${lines.join('\n')}\n`;
       }
     } catch {

@@ -1,0 +1,588 @@
+// The production topology, run here and broken on purpose: a Temporal cluster on PostgreSQL (four
+// services as separate processes, deploy/native/temporal-cluster.sh), two receivers (`rebound serve`),
+// three workers (`rebound worker`: one for workflows and the other activities, one per Docker host),
+// two real Docker engines named as hosts h1 and h2, and an Alertmanager HA pair gossiping on loopback,
+// each sending to a different receiver. During a storm of alerts across containers on both hosts it
+// SIGKILLs the workflow worker (back after 5 s, as systemd's RestartSec would), SIGKILLs a receiver
+// (back after 10 s), restarts the history service and restarts PostgreSQL. Afterwards every target
+// has exactly one incident, every incident finished, every container was restarted exactly once on
+// its own host (Docker's events), and a sample incident's audit is complete. Each fault's recovery
+// time — from the fault until a canary incident posted right after it runs its first activity — is
+// printed.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import type Docker from 'dockerode';
+import { testAlertPayload } from '../../src/commands/alert';
+import { freePort } from '../../src/dev-server';
+import { incidentWorkflowId, stateQuery, type IncidentState } from '../../src/workflows/contract';
+import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
+import { executionCount, waitUntil } from '../intake/helpers';
+import {
+  buildBusyboxImage,
+  runHealthContainer,
+  startDockerEngine,
+  type DockerEngine,
+} from '../support/docker-engine';
+import { startNativeCluster, type NativeCluster, CLUSTER_SCRIPT } from '../support/native-cluster';
+import { runRebound, startRebound, type RunningProcess } from '../support/processes';
+import { temporalCliPath } from '../support/temporal';
+
+const HOSTS = ['h1', 'h2'] as const;
+const PER_HOST = 6;
+const TOKEN = 'topology-test-token';
+
+interface Target {
+  host: (typeof HOSTS)[number];
+  container: string;
+  port: number;
+  workflowId: string;
+}
+
+function runbooks(dir: string, canaryUrl: string): void {
+  for (const host of HOSTS) {
+    writeFileSync(
+      path.join(dir, `10-restart-${host}.yaml`),
+      `name: restart-${host}
+description: Restart a stopped container on Docker host ${host}, through that host's worker.
+matchers: ['alertname = "TopologyDown"', 'host = "${host}"']
+target: '{{ labels.host }}/{{ labels.container }}'
+holdOpen: 10m
+defaults:
+  timeout: 60s
+  retry: { maximumAttempts: 10, initialInterval: 1s, backoffCoefficient: 2, maximumInterval: 10s }
+steps:
+  - id: inspect
+    phase: detect
+    type: container.inspect
+    host: ${host}
+    with: { container: '{{ labels.container }}' }
+  - id: restart
+    phase: remediate
+    type: container.restart
+    host: ${host}
+    when: '!steps.inspect.output.running'
+    with: { container: '{{ labels.container }}', stopTimeout: 1 }
+  - id: wait-healthy
+    phase: validate
+    type: container.wait-healthy
+    host: ${host}
+    timeout: 2m
+    with: { container: '{{ labels.container }}', intervalMs: 500 }
+`,
+    );
+  }
+  writeFileSync(
+    path.join(dir, '20-canary.yaml'),
+    `name: canary
+description: Proves the whole path works; its one activity calls the test, which notes when.
+matchers: ['alertname = "TopologyCanary"']
+target: '{{ labels.canary }}'
+holdOpen: 10m
+defaults:
+  timeout: 10s
+  retry: { maximumAttempts: 20, initialInterval: 1s, backoffCoefficient: 1.5, maximumInterval: 5s }
+steps:
+  - id: call
+    phase: detect
+    type: probe.http
+    with: { url: '${canaryUrl}/{{ labels.canary }}', expectStatus: [200], timeoutMs: 5000 }
+`,
+  );
+}
+
+interface AmInstance {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+}
+
+/** One Alertmanager of the HA pair: gossips with its peer, sends to its own receiver. */
+async function startAlertmanagerPeer(
+  dir: string,
+  name: string,
+  receiverUrl: string,
+  clusterPort: number,
+  peerPort: number,
+): Promise<AmInstance> {
+  const home = path.join(dir, name);
+  mkdirSync(path.join(home, 'data'), { recursive: true });
+  writeFileSync(
+    path.join(home, 'alertmanager.yml'),
+    JSON.stringify({
+      route: {
+        // The same receiver name on both: the pair's notification log then knows one sent it.
+        receiver: 'rebound',
+        group_by: ['host', 'container', 'canary'],
+        group_wait: '1s',
+        group_interval: '2s',
+        repeat_interval: '15s',
+      },
+      receivers: [
+        {
+          name: 'rebound',
+          webhook_configs: [
+            {
+              url: `${receiverUrl}/v1/alerts/alertmanager`,
+              send_resolved: true,
+              max_alerts: 1000,
+              http_config: { authorization: { type: 'Bearer', credentials: TOKEN } },
+            },
+          ],
+        },
+      ],
+    }),
+  );
+  const port = await freePort();
+  const child = spawn(
+    'prometheus-alertmanager',
+    [
+      `--config.file=${path.join(home, 'alertmanager.yml')}`,
+      `--storage.path=${path.join(home, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--cluster.listen-address=127.0.0.1:${clusterPort}`,
+      `--cluster.peer=127.0.0.1:${peerPort}`,
+      // The second of the pair sends when the first has not within this long (default 15 s).
+      '--cluster.peer-timeout=5s',
+      '--cluster.gossip-interval=200ms',
+      '--cluster.pushpull-interval=5s',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let text = '';
+  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+  child.once('error', (error) => (text += `\n${error.message}`));
+  return { url: `http://127.0.0.1:${port}`, child, output: () => text };
+}
+
+async function postToAlertmanagers(
+  managers: AmInstance[],
+  alerts: Array<{ labels: Record<string, string>; endsAt?: string }>,
+): Promise<void> {
+  // As Prometheus does: every alert to every Alertmanager of the cluster.
+  for (const am of managers) {
+    const response = await fetch(`${am.url}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(
+        alerts.map((a) => ({ annotations: {}, generatorURL: 'http://prometheus.test/', ...a })),
+      ),
+    });
+    assert.equal(response.status, 200, await response.text());
+  }
+}
+
+/** Posts an alert straight to a receiver, retrying until it is accepted (as Alertmanager would). */
+async function postUntilAccepted(
+  url: string,
+  labels: Record<string, string>,
+  resolved = false,
+): Promise<void> {
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/v1/alerts/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(testAlertPayload(labels, {}, resolved)),
+        signal: AbortSignal.timeout(15_000),
+      });
+      if (response.ok) return;
+    } catch {
+      // down: try again
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function restartEvents(docker: Docker, since: number): Promise<Map<string, number>> {
+  const stream: NodeJS.ReadableStream = await docker.getEvents({
+    since: Math.floor(since / 1000),
+    until: Math.ceil(Date.now() / 1000) + 1,
+    filters: { type: ['container'], event: ['restart'] },
+  });
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n').filter(Boolean)) {
+    const event = JSON.parse(line) as { Actor?: { Attributes?: { name?: string } } };
+    const name = event.Actor?.Attributes?.name ?? '?';
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe('production topology under faults', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  after(async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => undefined);
+  });
+
+  it('loses nothing and restarts each container once, on its own host, through worker, receiver, history and PostgreSQL failures', async (t) => {
+    const started = Date.now();
+    const say = (line: string): void => {
+      const text = `[topology +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`;
+      t.diagnostic(text);
+      console.log(text);
+    };
+
+    // The script registers the same search attributes the code sets.
+    const scriptText = readFileSync(CLUSTER_SCRIPT, 'utf8');
+    for (const [name, type] of SEARCH_ATTRIBUTES) assert.ok(scriptText.includes(`${name}=${type}`), name);
+
+    // --- the parts ---
+    // Started together; whatever did start is cleaned up even when another part fails.
+    const keepOnFailure = { keep: false };
+    const parts = await Promise.allSettled([
+      startNativeCluster({ cli: temporalCliPath() }),
+      startDockerEngine(),
+      startDockerEngine(),
+    ]);
+    const [clusterPart, ...engineParts] = parts;
+    if (clusterPart?.status === 'fulfilled') cleanup.push(() => clusterPart.value.stop(keepOnFailure));
+    const engines: DockerEngine[] = [];
+    for (const part of engineParts)
+      if (part.status === 'fulfilled') {
+        engines.push(part.value);
+        cleanup.push(() => part.value.stop());
+      }
+    for (const part of parts) if (part.status === 'rejected') throw part.reason;
+    assert.ok(clusterPart?.status === 'fulfilled');
+    const cluster: NativeCluster = clusterPart.value;
+    const engineOf = (host: string): DockerEngine => {
+      const engine = engines[HOSTS.indexOf(host as (typeof HOSTS)[number])];
+      assert.ok(engine, host);
+      return engine;
+    };
+    say(`cluster ready at ${cluster.address}; Docker engines for ${HOSTS.join(', ')}`);
+
+    const targets: Target[] = [];
+    await Promise.all(
+      HOSTS.map(async (host) => {
+        const engine = engineOf(host);
+        const image = await buildBusyboxImage(engine);
+        for (let i = 0; i < PER_HOST; i++) {
+          // The same container names on both hosts: an action on the wrong host would show.
+          const container = `app-${i}`;
+          const port = await freePort();
+          await runHealthContainer(engine, { name: container, image, port, healthcheck: true });
+          targets.push({
+            host,
+            container,
+            port,
+            workflowId: incidentWorkflowId(`restart-${host}`, `${host}/${container}`),
+          });
+        }
+      }),
+    );
+
+    // The canary endpoint: the canary runbook's probe calls it; the first call of each is noted.
+    const canaryHits = new Map<string, number>();
+    const canaryServer = http.createServer((req, res) => {
+      const name = decodeURIComponent((req.url ?? '').split('/').pop() ?? '');
+      if (!canaryHits.has(name)) canaryHits.set(name, Date.now());
+      res.end('ok');
+    });
+    await new Promise<void>((r) => canaryServer.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => canaryServer.close(r)));
+    const canaryPort = (canaryServer.address() as { port: number }).port;
+
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-topology-'));
+    const runbookDir = path.join(dir, 'runbooks');
+    mkdirSync(runbookDir);
+    runbooks(runbookDir, `http://127.0.0.1:${canaryPort}/canary`);
+
+    const common = {
+      TEMPORAL_ADDRESS: cluster.address,
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: 'rebound',
+      REBOUND_LOG_LEVEL: 'info',
+      // Twelve containers broken at once is the storm this test wants remediated, not held back.
+      REBOUND_BREAKER_MAX_ACTIVE: '100',
+      REBOUND_BREAKER_MAX_PERCENT: '0',
+    };
+    const receiverPorts = [await freePort(), await freePort()];
+    const receiverEnv = (port: number): NodeJS.ProcessEnv => ({
+      ...common,
+      REBOUND_HOST: '127.0.0.1',
+      REBOUND_PORT: String(port),
+      REBOUND_WEBHOOK_TOKEN: TOKEN,
+      REBOUND_RUNBOOKS: runbookDir,
+    });
+    const track = (p: RunningProcess): RunningProcess => {
+      cleanup.push(() => p.stop('SIGTERM', 45_000));
+      return p;
+    };
+    const receivers = receiverPorts.map((port) => track(startRebound(['serve'], receiverEnv(port))));
+    const receiverUrls = receiverPorts.map((port) => `http://127.0.0.1:${port}`);
+    const workerEnv = { ...common, REBOUND_RUNBOOKS: runbookDir };
+    const startMainWorker = (): RunningProcess => track(startRebound(['worker'], workerEnv));
+    const hostWorkers = HOSTS.map((host) =>
+      track(
+        startRebound(['worker'], {
+          ...workerEnv,
+          REBOUND_DOCKER_HOST_NAME: host,
+          DOCKER_HOST: engineOf(host).host,
+        }),
+      ),
+    );
+    // Start-up compiles TypeScript (and, for the workflow worker, bundles the workflows): on a
+    // crowded 2-core machine that alone can take minutes, so the wait is long; it is not a timing.
+    await Promise.all([
+      ...receivers.map((r) => r.waitFor(/receiver listening/, 300_000)),
+      ...hostWorkers.map((w) => w.waitFor(/serving Docker host/, 300_000)),
+    ]);
+    say('receivers and Docker-host workers up');
+    let mainWorker = startMainWorker();
+    await mainWorker.waitFor(/worker polling/, 300_000);
+
+    const amDir = path.join(dir, 'alertmanager');
+    const [p0, p1] = [await freePort(), await freePort()];
+    const managers = [
+      await startAlertmanagerPeer(amDir, 'am0', receiverUrls[0] ?? '', p0, p1),
+      await startAlertmanagerPeer(amDir, 'am1', receiverUrls[1] ?? '', p1, p0),
+    ];
+    for (const am of managers)
+      cleanup.push(async () => {
+        am.child.kill('SIGTERM');
+        await new Promise((r) => (am.child.exitCode !== null ? r(null) : am.child.once('exit', r)));
+      });
+    await waitUntil(
+      'the Alertmanager pair to be ready and gossiping',
+      async () => {
+        for (const am of managers) {
+          const status = (await (await fetch(`${am.url}/api/v2/status`)).json()) as {
+            cluster?: { status?: string; peers?: unknown[] };
+          };
+          if (status.cluster?.status !== 'ready' || (status.cluster.peers?.length ?? 0) < 2) return false;
+        }
+        return true;
+      },
+      60_000,
+    ).catch((error: Error) =>
+      assert.fail(`${error.message}\n${managers.map((m) => m.output().slice(-2000)).join('\n---\n')}`),
+    );
+    say('2 receivers, 3 workers and the Alertmanager pair are up');
+
+    const connection = await Connection.connect({ address: cluster.address });
+    cleanup.push(() => connection.close());
+    const client = new Client({ connection, namespace: 'default' });
+    const since = Date.now() - 1000;
+
+    // --- the storm, in four waves, each followed by one fault ---
+    const waves: Target[][] = [[], [], [], []];
+    targets
+      .sort((a, b) => a.container.localeCompare(b.container) || a.host.localeCompare(b.host))
+      .forEach((target, i) => waves[i % 4]?.push(target));
+    const fire = async (wave: Target[]): Promise<void> => {
+      await Promise.all(wave.map((x) => engineOf(x.host).docker.getContainer(x.container).kill()));
+      // Prometheus re-sends a firing alert with a fresh endsAt; posted once, it needs one far
+      // enough ahead, or Alertmanager resolves it by itself after resolve_timeout (5 min).
+      const endsAt = new Date(Date.now() + 3_600_000).toISOString();
+      await postToAlertmanagers(
+        managers,
+        wave.map((x) => ({
+          labels: { alertname: 'TopologyDown', host: x.host, container: x.container },
+          endsAt,
+        })),
+      );
+    };
+
+    interface Recovery {
+      fault: string;
+      backAfterMs?: number;
+      recoveredAfterMs: number;
+    }
+    const recoveries: Recovery[] = [];
+    /** Injects the fault, then posts a canary until a receiver accepts it and waits for its activity. */
+    const fault = async (
+      name: string,
+      inject: () => Promise<number | undefined>,
+      receiverUrl: string,
+    ): Promise<void> => {
+      const at = Date.now();
+      const canary = `after-${name.replace(/[^a-z0-9]+/gi, '-')}`;
+      const [backAt] = await Promise.all([
+        inject(),
+        (async () => {
+          await new Promise((r) => setTimeout(r, 200));
+          await postUntilAccepted(receiverUrl, { alertname: 'TopologyCanary', canary });
+        })(),
+      ]);
+      const hit = await waitUntil(
+        `the canary after ${name}`,
+        () => Promise.resolve(canaryHits.get(canary)),
+        240_000,
+      );
+      const recovery: Recovery = {
+        fault: name,
+        recoveredAfterMs: hit - at,
+        ...(backAt ? { backAfterMs: backAt - at } : {}),
+      };
+      recoveries.push(recovery);
+      say(
+        `${name}: ${backAt ? `back after ${((backAt - at) / 1000).toFixed(1)} s, ` : ''}work flowing again after ${((hit - at) / 1000).toFixed(1)} s`,
+      );
+    };
+
+    await fire(waves[0] ?? []);
+    await fault(
+      'SIGKILL the workflow worker (restarted 5 s later)',
+      async () => {
+        await mainWorker.stop('SIGKILL');
+        await new Promise((r) => setTimeout(r, 5000));
+        mainWorker = startMainWorker();
+        await mainWorker.waitFor(/worker polling/, 300_000);
+        return Date.now();
+      },
+      receiverUrls[1] ?? '',
+    );
+
+    await fire(waves[1] ?? []);
+    await fault(
+      'SIGKILL receiver 1 (back 10 s later)',
+      async () => {
+        await receivers[0]?.stop('SIGKILL');
+        await new Promise((r) => setTimeout(r, 10_000));
+        const again = track(startRebound(['serve'], receiverEnv(receiverPorts[0] ?? 0)));
+        receivers[0] = again;
+        await again.waitFor(/receiver listening/, 300_000);
+        return Date.now();
+      },
+      receiverUrls[0] ?? '',
+    );
+
+    await fire(waves[2] ?? []);
+    await fault(
+      'restart the history service',
+      async () => {
+        await cluster.restart('history');
+        return Date.now();
+      },
+      receiverUrls[1] ?? '',
+    );
+
+    await fire(waves[3] ?? []);
+    await fault(
+      'restart PostgreSQL',
+      async () => {
+        await cluster.restart('postgresql');
+        return Date.now();
+      },
+      receiverUrls[0] ?? '',
+    );
+
+    // --- afterwards ---
+    const state = (id: string): Promise<IncidentState> => client.workflow.getHandle(id).query(stateQuery);
+    await waitUntil(
+      'every container restarted and healthy, its incident holding until the alert resolves',
+      async () => {
+        for (const target of targets) {
+          const s = await state(target.workflowId);
+          const done = s.steps.find((step) => step.id === 'wait-healthy')?.status === 'succeeded';
+          if (!done) return false;
+        }
+        return true;
+      },
+      300_000,
+    ).catch(async (error: Error) => {
+      keepOnFailure.keep = true;
+      const states = await Promise.all(
+        targets.map(async (x) => {
+          const s = await state(x.workflowId).catch((e: Error) => e.message);
+          return `${x.workflowId}: ${typeof s === 'string' ? s : `${s.status} ${s.phase} ${s.steps.map((st) => `${st.id}=${st.status}`).join(',')}`}`;
+        }),
+      );
+      assert.fail(
+        `${error.message}\n${states.join('\n')}\nworker:\n${mainWorker.output().slice(-3000)}\ncluster (kept in ${cluster.dir}):\n${cluster.logs()}`,
+      );
+    });
+    say('every container restarted and healthy');
+
+    // Resolve everything: the storm's alerts through Alertmanager, the canaries directly.
+    const now = new Date().toISOString();
+    await postToAlertmanagers(
+      managers,
+      targets.map((x) => ({
+        labels: { alertname: 'TopologyDown', host: x.host, container: x.container },
+        endsAt: now,
+      })),
+    );
+    for (const canary of canaryHits.keys())
+      await postUntilAccepted(receiverUrls[1] ?? '', { alertname: 'TopologyCanary', canary }, true);
+
+    const canaryIds = [...canaryHits.keys()].map((c) => incidentWorkflowId('canary', c));
+    await waitUntil(
+      'every incident to finish',
+      async () => {
+        for (const id of [...targets.map((x) => x.workflowId), ...canaryIds]) {
+          const described = await client.workflow.getHandle(id).describe();
+          if (described.status.name !== 'COMPLETED') return false;
+        }
+        return true;
+      },
+      180_000,
+    );
+    say('every incident finished');
+
+    for (const target of targets) {
+      assert.equal(
+        await executionCount(client, target.workflowId),
+        1,
+        `one incident for ${target.workflowId}`,
+      );
+      const s = await state(target.workflowId);
+      assert.equal(s.status, 'resolved', `${target.workflowId}: ${s.resolution ?? ''}`);
+      assert.equal(s.resolution, 'remediated', target.workflowId);
+      const restart = s.steps.find((step) => step.id === 'restart');
+      assert.equal(restart?.status, 'succeeded', target.workflowId);
+      assert.ok(s.notifications >= 2, `${target.workflowId} got its firing and its resolved alert`);
+    }
+    for (const id of canaryIds) assert.equal(await executionCount(client, id), 1, id);
+
+    // Docker's own record: each container restarted once, and only on its host.
+    for (const host of HOSTS) {
+      const counts = await restartEvents(engineOf(host).docker, since);
+      for (const target of targets.filter((x) => x.host === host))
+        assert.equal(
+          counts.get(target.container),
+          1,
+          `${host}/${target.container} restarts: ${counts.get(target.container) ?? 0}`,
+        );
+      assert.equal(
+        [...counts.values()].reduce((a, b) => a + b, 0),
+        PER_HOST,
+        `restarts on ${host}`,
+      );
+    }
+
+    // The audit of one incident holds the alert, every step with its outcome, and how it ended.
+    const sample = targets.find((x) => x.host === 'h2') ?? targets[0];
+    assert.ok(sample);
+    const audit = await runRebound(
+      ['audit', sample.workflowId],
+      { TEMPORAL_ADDRESS: cluster.address },
+      120_000,
+    );
+    assert.equal(audit.code, 0, audit.stderr);
+    for (const expected of [
+      'TopologyDown',
+      'inspect',
+      'restart',
+      'wait-healthy',
+      'remediated',
+      sample.container,
+    ])
+      assert.ok(audit.stdout.includes(expected), `the audit mentions ${expected}:\n${audit.stdout}`);
+
+    say(
+      `recovery: ${recoveries.map((r) => `${r.fault} → ${(r.recoveredAfterMs / 1000).toFixed(1)} s`).join('; ')}`,
+    );
+    say(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  });
+});
