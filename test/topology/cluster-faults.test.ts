@@ -23,12 +23,7 @@ import { freePort } from '../../src/dev-server';
 import { incidentWorkflowId, stateQuery, type IncidentState } from '../../src/workflows/contract';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { executionCount, waitUntil } from '../intake/helpers';
-import {
-  buildBusyboxImage,
-  runHealthContainer,
-  startDockerEngine,
-  type DockerEngine,
-} from '../support/docker-engine';
+import { buildBusyboxImage, startDockerEngine, type DockerEngine } from '../support/docker-engine';
 import { startNativeCluster, type NativeCluster, CLUSTER_SCRIPT } from '../support/native-cluster';
 import { runRebound, startRebound, type RunningProcess } from '../support/processes';
 import { temporalCliPath } from '../support/temporal';
@@ -163,7 +158,7 @@ async function startAlertmanagerPeer(
 
 async function postToAlertmanagers(
   managers: AmInstance[],
-  alerts: Array<{ labels: Record<string, string>; endsAt?: string }>,
+  alerts: Array<{ labels: Record<string, string>; startsAt?: string; endsAt?: string }>,
 ): Promise<void> {
   // As Prometheus does: every alert to every Alertmanager of the cluster.
   for (const am of managers) {
@@ -198,6 +193,28 @@ async function postUntilAccepted(
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * A container serving /health with busybox httpd, with a Docker health check every second. Twelve
+ * containers checked every 300 ms (runHealthContainer's pace) are forty execs a second: on 2 cores
+ * that load alone turns checks unhealthy.
+ */
+async function runLightContainer(engine: DockerEngine, image: string, name: string, port: number) {
+  const container = await engine.docker.createContainer({
+    name,
+    Image: image,
+    Cmd: ['/bin/sh', '-c', `mkdir -p /www && echo ok > /www/health && exec httpd -f -p ${port} -h /www`],
+    HostConfig: { NetworkMode: 'host' },
+    Healthcheck: {
+      Test: ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${port}/health`],
+      Interval: 1_000_000_000,
+      Timeout: 10_000_000_000,
+      Retries: 3,
+      StartPeriod: 0,
+    },
+  });
+  await container.start();
 }
 
 async function restartEvents(docker: Docker, since: number): Promise<Map<string, number>> {
@@ -270,7 +287,7 @@ describe('production topology under faults', () => {
           // The same container names on both hosts: an action on the wrong host would show.
           const container = `app-${i}`;
           const port = await freePort();
-          await runHealthContainer(engine, { name: container, image, port, healthcheck: true });
+          await runLightContainer(engine, image, container, port);
           targets.push({
             host,
             container,
@@ -383,11 +400,13 @@ describe('production topology under faults', () => {
       await Promise.all(wave.map((x) => engineOf(x.host).docker.getContainer(x.container).kill()));
       // Prometheus re-sends a firing alert with a fresh endsAt; posted once, it needs one far
       // enough ahead, or Alertmanager resolves it by itself after resolve_timeout (5 min).
+      const startsAt = new Date().toISOString();
       const endsAt = new Date(Date.now() + 3_600_000).toISOString();
       await postToAlertmanagers(
         managers,
         wave.map((x) => ({
           labels: { alertname: 'TopologyDown', host: x.host, container: x.container },
+          startsAt,
           endsAt,
         })),
       );
