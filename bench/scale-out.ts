@@ -18,7 +18,16 @@ import { locateTemporalCli } from '../src/temporal-cli';
 import { startNativeCluster } from '../test/support/native-cluster';
 import { benchConfig } from './first-action';
 import { amAlert, benchRunbookDir, webhookBody } from './intake';
-import { machine, percentile, pool, realWorkflowBundle, round, table, writeResults, type BenchContext } from './common';
+import {
+  machine,
+  percentile,
+  pool,
+  realWorkflowBundle,
+  round,
+  table,
+  writeResults,
+  type BenchContext,
+} from './common';
 
 const WORKER_COUNTS = [1, 2, 4];
 const CONCURRENCY = 16;
