@@ -116,7 +116,10 @@ async function startAlertmanagerPeer(
         group_by: ['host', 'container', 'canary'],
         group_wait: '1s',
         group_interval: '2s',
-        repeat_interval: '15s',
+        // No repeats: a repeat in flight when the alert resolves can reach Rebound after the
+        // resolution and open a second incident (Alertmanager notifies at least once; see the
+        // report on issue 17). The storm here is the waves and the pair's duplicates.
+        repeat_interval: '1h',
       },
       receivers: [
         {
@@ -550,11 +553,12 @@ describe('production topology under faults', () => {
     say('every incident finished');
 
     for (const target of targets) {
-      assert.equal(
-        await executionCount(client, target.workflowId),
-        1,
-        `one incident for ${target.workflowId}`,
-      );
+      const runs: string[] = [];
+      for await (const run of client.workflow.list({
+        query: `WorkflowId = ${JSON.stringify(target.workflowId)}`,
+      }))
+        runs.push(`${run.runId} ${run.startTime.toISOString()} → ${run.closeTime?.toISOString() ?? 'open'}`);
+      assert.equal(runs.length, 1, `one incident for ${target.workflowId}:\n${runs.join('\n')}`);
       const s = await state(target.workflowId);
       assert.equal(s.status, 'resolved', `${target.workflowId}: ${s.resolution ?? ''}`);
       assert.equal(s.resolution, 'remediated', target.workflowId);
