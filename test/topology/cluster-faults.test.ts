@@ -432,11 +432,14 @@ describe('production topology under faults', () => {
     targets
       .sort((a, b) => a.container.localeCompare(b.container) || a.host.localeCompare(b.host))
       .forEach((target, i) => waves[i % 4]?.push(target));
+    // Each alert's startsAt, which Prometheus keeps on every later post of it, the resolution too.
+    const firedAt = new Map<string, string>();
     const fire = async (wave: Target[]): Promise<void> => {
       await Promise.all(wave.map((x) => engineOf(x.host).docker.getContainer(x.container).kill()));
       // Prometheus re-sends a firing alert with a fresh endsAt; posted once, it needs one far
       // enough ahead, or Alertmanager resolves it by itself after resolve_timeout (5 min).
       const startsAt = new Date().toISOString();
+      for (const x of wave) firedAt.set(x.workflowId, startsAt);
       const endsAt = new Date(Date.now() + 3_600_000).toISOString();
       await postToAlertmanagers(
         managers,
@@ -566,6 +569,7 @@ describe('production topology under faults', () => {
       managers,
       targets.map((x) => ({
         labels: { alertname: 'TopologyDown', host: x.host, container: x.container },
+        startsAt: firedAt.get(x.workflowId) ?? assert.fail(x.workflowId),
         endsAt: now,
       })),
     );
@@ -599,9 +603,11 @@ describe('production topology under faults', () => {
       runs.sort((a, b) => a.start.getTime() - b.start.getTime());
       const [first, ...late] = runs;
       assert.ok(first, target.workflowId);
-      // Known gap (issue 17 report): a firing notification the HA pair sends just after the
-      // resolution reaches Rebound once the incident has closed and opens a second, short one. It
-      // must not act: the container is running, so nothing is restarted (Docker's events below).
+      // Alertmanager HA, at least once (docs/deployment.md): the waiting peer snapshots the group
+      // before its peer-timeout wait; when the resolve lands during that wait it sends the stale
+      // firing (same startsAt) after the resolution, then the resolution. Seen 1-3 s after the first
+      // incident closed, on up to 8 of 12 targets. That second, short incident must not act: the
+      // container is running, so nothing is restarted (Docker's events below).
       for (const run of late) {
         assert.ok(first.close && run.start >= first.close, `${target.workflowId}: two incidents at once`);
         const s = await client.workflow.getHandle(target.workflowId, run.runId).query(stateQuery);
