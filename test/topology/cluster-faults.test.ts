@@ -590,6 +590,10 @@ describe('production topology under faults', () => {
     );
     say('every incident finished');
 
+    // The HA pair's late duplicates (below) come within its peer-timeout (5 s) and a group interval
+    // (2 s) of the resolution; twice that, and every one has started before the runs are listed.
+    await new Promise((r) => setTimeout(r, Math.max(0, resolvedAt + 15_000 - Date.now())));
+    const firstRuns = new Map<string, string>();
     for (const target of targets) {
       const runs: Array<{ runId: string; start: Date; close?: Date }> = [];
       for await (const run of client.workflow.list({
@@ -610,7 +614,13 @@ describe('production topology under faults', () => {
       // container is running, so nothing is restarted (Docker's events below).
       for (const run of late) {
         assert.ok(first.close && run.start >= first.close, `${target.workflowId}: two incidents at once`);
-        const s = await client.workflow.getHandle(target.workflowId, run.runId).query(stateQuery);
+        const handle = client.workflow.getHandle(target.workflowId, run.runId);
+        await waitUntil(
+          `the late incident ${run.runId} to finish`,
+          async () => (await handle.describe()).status.name === 'COMPLETED',
+          120_000,
+        );
+        const s = await handle.query(stateQuery);
         assert.notEqual(s.steps.find((step) => step.id === 'restart')?.status, 'succeeded', run.runId);
         // What it saw, for the record: when each notification came relative to the resolve post.
         const rel = (iso: string): string => `+${((Date.parse(iso) - resolvedAt) / 1000).toFixed(1)}s`;
@@ -620,6 +630,7 @@ describe('production topology under faults', () => {
             s.timeline.map((e) => `${rel(e.at)} ${e.kind}: ${e.message}`).join(' | '),
         );
       }
+      firstRuns.set(target.workflowId, first.runId);
       const s = await client.workflow.getHandle(target.workflowId, first.runId).query(stateQuery);
       assert.equal(s.status, 'resolved', `${target.workflowId}: ${s.resolution ?? ''}`);
       assert.equal(s.resolution, 'remediated', target.workflowId);
@@ -652,7 +663,8 @@ describe('production topology under faults', () => {
     const sample = targets.find((x) => x.host === 'h2') ?? targets[0];
     assert.ok(sample);
     const audit = await runRebound(
-      ['audit', sample.workflowId],
+      // The incident that acted, not a late duplicate that may have followed it.
+      ['audit', sample.workflowId, '--run-id', firstRuns.get(sample.workflowId) ?? assert.fail('no run')],
       { TEMPORAL_ADDRESS: cluster.address },
       120_000,
     );
