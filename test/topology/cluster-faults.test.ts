@@ -610,7 +610,7 @@ describe('production topology under faults', () => {
       // Alertmanager HA, at least once (docs/deployment.md): the waiting peer snapshots the group
       // before its peer-timeout wait; when the resolve lands during that wait it sends the stale
       // firing (same startsAt) after the resolution, then the resolution. Seen 1-4 s after the first
-      // incident closed, on 5 to 11 of 12 targets. That second, short incident must not act: the
+      // incident closed, on 5 to all 12 targets. That second, short incident must not act: the
       // container is running, so nothing is restarted (Docker's events below).
       for (const run of late) {
         assert.ok(first.close && run.start >= first.close, `${target.workflowId}: two incidents at once`);
