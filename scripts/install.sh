@@ -2,8 +2,11 @@
 # Installs what Rebound and its tests need on a fresh Debian/Ubuntu machine:
 # - Node packages (npm ci);
 # - for the tests' real parts: a Docker engine, busybox-static (the test image), Prometheus'
-#   Alertmanager and promtool, Chromium (the audit page test);
+#   Alertmanager and promtool, Chromium (the audit page test), PostgreSQL (the native Temporal
+#   cluster), systemd-analyze (the unit files' check);
 # - the Temporal CLI, built once into .rebound/bin from the Go module proxy when none is found;
+# - the Temporal server and its SQL schema tool, built once into .rebound/bin the same way
+#   (deploy/native/temporal-cluster.sh; test/topology runs a cluster of them);
 # - deploy/compose-check (Docker Compose's loader, compose-go) for the deployment tests.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -16,6 +19,8 @@ command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
@@ -36,6 +41,11 @@ fi
 # usually takes and reports progress while Go works.
 echo "install.sh: the Temporal CLI"
 node bin/rebound.js temporal-cli
+
+# The Temporal server and SQL tool for the native cluster (about 3 minutes once the CLI build above
+# has filled the Go module cache; nothing when already built).
+# The script finds Go on PATH or in /usr/local/go.
+bash deploy/native/temporal-cluster.sh build
 
 # Docker Compose's own loader (compose-go), built once for the deployment tests (test/deploy).
 if [ ! -x .rebound/bin/compose-check ] || [ -n "$(find deploy/compose-check -newer .rebound/bin/compose-check -type f)" ]; then

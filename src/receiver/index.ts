@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import { logger } from '../log';
 import { RunbookValidationError, loadRunbooks, type RunbookCatalog } from '../runbooks/catalog';
 import { InFlight, Router, listen, sendJson, sendText, type Listening } from './http';
+import { registerHealthMetrics } from './health-metrics';
 import { createMetrics, type ReceiverMetrics } from './metrics';
 
 const log = logger('receiver');
@@ -77,6 +78,7 @@ export async function startReceiver(
 ): Promise<Receiver> {
   const catalog = options.catalog ?? loadCatalog(config);
   const metrics = createMetrics();
+  registerHealthMetrics(metrics.registry, config, client, catalog);
   const router = new Router();
   router.add('GET', '/healthz', ({ res }) => sendJson(res, 200, { status: 'ok' }));
   router.add('GET', '/readyz', async ({ res }) => {
