@@ -150,7 +150,10 @@ export function registerAuditCommands(program: Command): void {
             progress.update(index + 1, run.id);
             const h = await client.workflow.getHandle(run.id, run.runId).fetchHistory();
             const file = path.join(out, exportFileName(run.id, run.runId));
-            writeFileSync(file, escapeControls(historyToJSON(h), { json: true, keepLineBreaks: true }) + '\n');
+            writeFileSync(
+              file,
+              escapeControls(historyToJSON(h), { json: true, keepLineBreaks: true }) + '\n',
+            );
             progress.end();
             printOut(`${file}  (${h.events?.length ?? 0} events, ${run.execution.toLowerCase()})`);
           }
