@@ -78,3 +78,23 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** The activities of a history with how each ended, for a failure message a reader can act on. */
+export function activityOutcomes(events: HistoryEvent[]): string {
+  const names = new Map<string, string>();
+  const lines: string[] = [];
+  for (const e of events) {
+    const scheduled = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (scheduled) names.set(String(e.eventId), scheduled);
+    const failed = e.activityTaskFailedEventAttributes;
+    if (failed)
+      lines.push(
+        `${names.get(String(failed.scheduledEventId)) ?? '?'} failed: ${failed.failure?.message ?? ''}`,
+      );
+    const timedOut = e.activityTaskTimedOutEventAttributes;
+    if (timedOut) lines.push(`${names.get(String(timedOut.scheduledEventId)) ?? '?'} timed out`);
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) lines.push(`${names.get(String(done.scheduledEventId)) ?? '?'} completed`);
+  }
+  return lines.join('; ') || 'no activity has ended';
+}

@@ -29,6 +29,7 @@ import { alert, runbookFromText } from '../support/incidents';
 import type { RunningProcess } from '../support/processes';
 import { temporalAddress, testClient, uniqueTaskQueue } from '../support/temporal';
 import {
+  activityOutcomes,
   completedActivities,
   historyEvents,
   killWorker,
@@ -64,6 +65,9 @@ steps:
     phase: validate
     type: container.wait-healthy
     with: { container: '{{ vars.container }}', intervalMs: 200 }
+    # Docker checks health once a second; on a busy machine the first check after the restart can
+    # take seconds, and this step gives up (not retried) when its attempt's time is up.
+    timeout: 20s
 `;
 
 interface DockerEvent {
@@ -224,7 +228,9 @@ describe('worker killed with SIGKILL at points of a restart runbook', () => {
           // under it, on a busy two-core machine took over 120 s twice.
           300_000,
           200,
-        );
+        ).catch(async (error: Error) => {
+          throw new Error(`${error.message} (${activityOutcomes(await historyEvents(client, workflowId))})`);
+        });
         await resolve(client, workflowId, labels);
       }
       const final = await client.workflow.getHandle<typeof incident>(workflowId).result();
@@ -264,12 +270,17 @@ describe('worker killed with SIGKILL at points of a restart runbook', () => {
         signal: alertSignal,
         signalArgs: [notification],
       });
-      await point.reached({
-        workflowId,
-        container,
-        history: () => historyEvents(client, workflowId),
-        dockerEvents: () => events,
-      });
+      await point
+        .reached({
+          workflowId,
+          container,
+          history: () => historyEvents(client, workflowId),
+          dockerEvents: () => events,
+        })
+        .catch(async (error: Error) => {
+          const outcomes = activityOutcomes(await historyEvents(client, workflowId));
+          throw new Error(`${point.name}: ${error.message} (${outcomes})`);
+        });
       if (point.resolveBeforeKill) await resolve(client, workflowId, labels);
       await killWorker(worker);
       worker = await startWorkerProcess(env);

@@ -216,9 +216,22 @@ export async function runHealthContainer(
     Image: options.image,
     Cmd: ['/bin/sh', '-c', script],
     HostConfig: { NetworkMode: 'host' },
-    ...(options.healthcheck || options.failingHealthcheck
+    ...(options.failingHealthcheck
       ? { Healthcheck: { Test: test, Interval: ms(300), Timeout: ms(1000), Retries: 2, StartPeriod: 0 } }
-      : {}),
+      : options.healthcheck
+        ? // Checked every second, and forgiving while it starts: a dozen containers each checked three
+          // times a second (a process started in the container each time) kept a two-core machine
+          // busy enough that checks timed out and healthy containers were reported unhealthy.
+          {
+            Healthcheck: {
+              Test: test,
+              Interval: ms(1000),
+              Timeout: ms(5000),
+              Retries: 3,
+              StartPeriod: ms(15_000),
+            },
+          }
+        : {}),
   });
   if (options.start !== false) await container.start();
   return container;

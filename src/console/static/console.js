@@ -54,5 +54,8 @@
 
   var events = new EventSource('/events');
   events.addEventListener('change', refresh);
+  // A change between this page being rendered and the stream opening (or while it was reconnecting)
+  // is never announced: the server only compares polls made while someone listens. So look once.
+  events.addEventListener('open', refresh);
   document.documentElement.setAttribute('data-live-connected', '1');
 })();
