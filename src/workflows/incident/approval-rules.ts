@@ -1,7 +1,7 @@
 // Approval rules, as pure functions: the update validator calls them synchronously, so a refused
 // decision never reaches the history.
-import type { Duration } from '../runbook-lang/types';
-import type { ApprovalDecision, PendingApproval, RecordedDecision } from './contract';
+import type { Duration } from '../../runbook-lang/types';
+import type { ApprovalDecision, PendingApproval, RecordedDecision } from '../contract';
 
 export interface ApprovalSpec {
   approvers: string[];

@@ -1,0 +1,253 @@
+// The guards a mutating step passes before it acts, and letting go of what they hold.
+//
+// Glossary (one word for the feature: "guards"):
+//   guards         the checks between a mutating step and its action, in this order:
+//     target guard   the step names a sane, not over-wide set of resources (mutation-targets.ts);
+//     re-check       the checks the step's `when` reads run again, so it acts on the target as it is now;
+//     switch guard   the kill switch (paused: the step only records what it would do) and the global
+//                    breaker (stopped: the incident escalates, one summary replaces its messages),
+//                    both held by the kill-switch workflow; passing registers the incident as active;
+//     lock guard     one incident at a time acts on a resource (a lock child workflow);
+//     budget guard   each resource's count of actions in a window, with a growing backoff.
+//   guard workflows  the kill-switch, lock and budget workflows (guard-workflows.ts), shared by the
+//                    incidents of one deployment: the guard scope (the receiver's task queue).
+//   guard verdict    how a step proceeds after the guards: act, act paused (dry), or an outcome instead.
+// Legacy wire names, recorded in histories and used by clients, that keep their old words:
+// activity types safetyAdmit, safetyLeave, budgetConsume; workflow types control, targetLock,
+// targetBudget; workflow ids rebound-control/…, lock/…, budget/…; the lock's `release` signal and
+// the kill-switch workflow's updates; the patch id 'safety-guards'; IncidentInput.safetyScope; the
+// timeline kind 'safety'; safety-contract.ts (imported by activities and the CLI).
+import {
+  ParentClosePolicy,
+  condition,
+  patched,
+  proxyActivities,
+  sleep,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { ReboundActivities } from '../../activities/types';
+import { renderTemplates, evaluateCondition } from '../../runbook-lang/expressions';
+import { formatDuration } from '../../runbook-lang/duration';
+import type { Step } from '../../runbook-lang/types';
+import { nowIso, nowMs } from '../clock';
+import type { StepRecord } from '../contract';
+import { targetLock } from '../guard-workflows';
+import { CHECK_STEP_TYPES, mutationTargets, referencedSteps } from '../mutation-targets';
+import { lockWorkflowId, releaseLockSignal } from '../safety-contract';
+import { StopIncident, errorMessage, onFailure, type StepOutcome } from './failures';
+import type { RunningIncident } from './state';
+import { asRecord, callActivity } from './step-activity';
+
+/** Budget backoff: waits are bounded, then the incident escalates. */
+const PATCH_BUDGET_ROUNDS = 'budget-rounds';
+/** How many times one step waits for a target's budget backoff before it escalates. */
+const MAX_BUDGET_WAITS = 5;
+
+/** How a mutating step proceeds after the guards. */
+export type GuardVerdict =
+  | { kind: 'act'; containers: string[] }
+  | { kind: 'paused'; reason: string; containers: string[] }
+  | { kind: 'outcome'; outcome: StepOutcome };
+
+const guardActivities = proxyActivities<ReboundActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
+});
+
+/** Runs the guards before a mutating step, in order; the first that does not let it act decides. */
+export async function passGuards(
+  run: RunningIncident,
+  step: Step,
+  params: Record<string, unknown>,
+  rec: StepRecord,
+): Promise<GuardVerdict> {
+  const selection = mutationTargets(step, params);
+  if (!selection.ok) {
+    const message = selection.message;
+    rec.status = 'failed';
+    rec.error = { type: selection.type, message };
+    rec.finishedAt = nowIso();
+    run.note('safety', message);
+    return { kind: 'outcome', outcome: onFailure(run, step, message) };
+  }
+  const rechecked = await recheck(run, step, rec);
+  if (rechecked) return rechecked;
+
+  const answer = await guardActivities.safetyAdmit({
+    incidentId: run.state.incidentId,
+    runbook: run.runbook.name,
+    target: run.state.targetKey,
+    resources: selection.resources,
+    scope: run.guardScope,
+  });
+  if (answer.decision === 'paused') {
+    run.note('safety', `${answer.reason}: ${step.id} only records what it would do`);
+    return { kind: 'paused', reason: answer.reason, containers: selection.containers };
+  }
+  if (answer.decision === 'breaker') {
+    run.suppressMessages = true;
+    skip(rec, `not run: ${answer.reason}`);
+    return escalateInstead(`automation stopped by the breaker: ${answer.reason}`);
+  }
+  run.registeredActive = true;
+
+  for (const resource of selection.resources) {
+    if (run.heldLocks.has(resource)) continue;
+    if (!(await acquireLock(run, resource, answer.lockWaitMs))) {
+      skip(
+        rec,
+        `not run: ${resource} stayed busy with another incident for ${formatDuration(answer.lockWaitMs)}`,
+      );
+      return escalateInstead(`${resource} is being remediated by another incident`);
+    }
+  }
+  for (const resource of selection.resources) {
+    const spent = await spendBudget(run, step, rec, resource);
+    if (spent) return spent;
+  }
+  return { kind: 'act', containers: selection.containers };
+}
+
+/** The re-check: runs again the checks the step's condition reads; skips the step when it no longer holds. */
+async function recheck(run: RunningIncident, step: Step, rec: StepRecord): Promise<GuardVerdict | undefined> {
+  const checks = referencedSteps(step.when)
+    .map((id) => run.steps.find((s) => s.id === id))
+    .filter(
+      (s): s is Step =>
+        s !== undefined && CHECK_STEP_TYPES.includes(s.type) && run.record(s.id).status === 'succeeded',
+    );
+  if (checks.length === 0 || !step.when) return undefined;
+  for (const check of checks) {
+    const checkRec = run.record(check.id);
+    checkRec.output = await callActivity(
+      run,
+      check,
+      asRecord(renderTemplates(check.with, run.scope())),
+      checkRec,
+    );
+  }
+  run.note('safety', `re-checked ${checks.map((c) => c.id).join(', ')} before ${step.id}`);
+  if (evaluateCondition(step.when, run.scope())) return undefined;
+  skip(rec, 'skipped: the target no longer needs it (re-checked just before acting)');
+  run.note('step', `${step.id} not run: target healthy again before action`);
+  return { kind: 'outcome', outcome: { kind: 'next' } };
+}
+
+/**
+ * The budget guard for one resource. Each round is a new decision by the budget (its own update
+ * id); a retried activity repeats its round's question and gets that round's answer.
+ */
+async function spendBudget(
+  run: RunningIncident,
+  step: Step,
+  rec: StepRecord,
+  resource: string,
+): Promise<GuardVerdict | undefined> {
+  const state = run.state;
+  for (let round = 0; ; round += 1) {
+    const answer = await guardActivities.budgetConsume({
+      scope: run.guardScope,
+      resource,
+      key: `${state.incidentId}|${workflowInfo().firstExecutionRunId}|${step.id}|${run.visits[step.id] ?? 1}|${resource}`,
+      round,
+      incidentId: state.incidentId,
+      stepId: step.id,
+      action: step.type,
+    });
+    if (answer.allowed) {
+      run.note('safety', `budget for ${resource}: ${answer.remaining} action(s) left in the window`);
+      return undefined;
+    }
+    if (answer.reason === 'exhausted') {
+      const reason = `remediation budget for ${resource} is used up (${answer.used} of ${answer.max} actions in the last ${formatDuration(answer.windowMs)}); the next is allowed at ${answer.nextAt}`;
+      skip(rec, `not run: ${reason}`);
+      return escalateInstead(reason);
+    }
+    // A bounded number of waits: a budget that keeps saying "back off" (others acting on the
+    // target, clocks far apart) is a human's call, and each wait adds to the history.
+    if (round >= MAX_BUDGET_WAITS && patched(PATCH_BUDGET_ROUNDS)) {
+      const reason = `remediation budget for ${resource} still says to back off after ${MAX_BUDGET_WAITS} waits (${answer.used} action(s) in the window; next allowed at ${answer.retryAt})`;
+      skip(rec, `not run: ${reason}`);
+      return escalateInstead(reason);
+    }
+    // At least a second: clocks of different workflows may disagree a little, and a zero wait
+    // would spin, growing the history, until they agree.
+    const waitMs = Math.max(1000, Date.parse(answer.retryAt) - nowMs());
+    rec.status = 'waiting';
+    run.note(
+      'safety',
+      `backing off ${formatDuration(waitMs)} before acting on ${resource} again (${answer.used} action(s) in the window)`,
+    );
+    await condition(() => !state.alertFiring, waitMs);
+    rec.status = 'running';
+    if (!state.alertFiring) {
+      skip(rec, 'skipped: the alert resolved while backing off');
+      if (run.runbook.onResolvedBeforeAction === 'stop' && !run.mutated)
+        throw new StopIncident('resolved', 'resolved before action');
+      return { kind: 'outcome', outcome: { kind: 'next' } };
+    }
+  }
+}
+
+/** The lock guard: starts the resource's lock child, retrying with backoff while another incident holds it. */
+async function acquireLock(run: RunningIncident, resource: string, waitMs: number): Promise<boolean> {
+  const deadline = nowMs() + waitMs;
+  let delay = 500;
+  let waiting = false;
+  for (;;) {
+    try {
+      const handle = await startChild(targetLock, {
+        workflowId: lockWorkflowId(run.guardScope, resource),
+        args: [{ resource, holder: run.state.incidentId }],
+        parentClosePolicy: ParentClosePolicy.TERMINATE,
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+      run.heldLocks.set(resource, handle);
+      run.note('lock', `acquired ${resource}`);
+      return true;
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      if (!waiting) run.note('lock', `waiting for ${resource}: another incident is acting on it`);
+      waiting = true;
+      if (nowMs() + delay > deadline) return false;
+      await sleep(delay);
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}
+
+/** Lets go of every lock and the active-remediation registration. */
+export async function releaseGuards(run: RunningIncident): Promise<void> {
+  for (const [resource, handle] of run.heldLocks) {
+    try {
+      await handle.signal(releaseLockSignal);
+    } catch {
+      // Already ended: released all the same.
+    }
+    run.note('lock', `released ${resource}`);
+  }
+  run.heldLocks.clear();
+  if (run.registeredActive) {
+    run.registeredActive = false;
+    try {
+      await guardActivities.safetyLeave({ incidentId: run.state.incidentId, scope: run.guardScope });
+    } catch (error) {
+      run.note(
+        'safety',
+        `could not leave the active list (the lease expires by itself): ${errorMessage(error)}`,
+      );
+    }
+  }
+}
+
+function skip(rec: StepRecord, note: string): void {
+  rec.status = 'skipped';
+  rec.note = note;
+  rec.finishedAt = nowIso();
+}
+
+function escalateInstead(reason: string): GuardVerdict {
+  return { kind: 'outcome', outcome: { kind: 'escalate', reason } };
+}
