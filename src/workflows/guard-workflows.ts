@@ -1,4 +1,5 @@
-// Safety workflows. Deterministic code only.
+// The guard workflows, shared by the incidents of one deployment (see incident/guards.ts for the
+// glossary; the workflow types are legacy wire names). Deterministic code only.
 //
 // targetLock: one remediation at a time per target. The lock IS a running workflow with the id
 // lock/<resource>, started as a child of the incident with ParentClosePolicy TERMINATE: Temporal
@@ -7,7 +8,8 @@
 //
 // targetBudget: the durable count of mutating actions per target, with growing backoff.
 //
-// control: the kill switch (pause/resume) and the global breaker, one workflow per namespace.
+// control: the kill-switch workflow: the kill switch (pause/resume) and the global breaker, one
+// workflow per guard scope.
 import {
   condition,
   continueAsNew,
@@ -165,7 +167,7 @@ export async function targetBudget(input: BudgetInput): Promise<BudgetStatus> {
   }
 }
 
-// --- control ---
+// --- the kill-switch workflow (type `control`) ---
 
 export interface ControlInput {
   carried?: ControlStatus & {

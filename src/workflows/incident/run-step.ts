@@ -24,8 +24,8 @@ import { asRecord, callActivity, isDryRunReport } from './step-activity';
 
 /** A goto loop that revisits one step this often is a runbook bug, not a recovery. */
 const MAX_STEP_VISITS = 25;
-/** Interpreter changes that alter commands are gated by patch ids, so older incidents still replay. */
-const PATCH_SAFETY_GUARDS = 'safety-guards';
+/** Interpreter changes that alter commands are gated by patch ids, so older incidents still replay (legacy id). */
+const PATCH_GUARDS = 'safety-guards';
 
 export async function runStep(run: RunningIncident, step: Step): Promise<StepOutcome> {
   const { state, input, runbook } = run;
@@ -89,7 +89,7 @@ export async function runStep(run: RunningIncident, step: Step): Promise<StepOut
 
   let verdict: GuardVerdict = { kind: 'act', containers: [] };
   // Incidents recorded before the guards existed replay without them.
-  if (mutating && !input.dryRun && patched(PATCH_SAFETY_GUARDS)) {
+  if (mutating && !input.dryRun && patched(PATCH_GUARDS)) {
     verdict = await passGuards(run, step, params, rec);
     if (verdict.kind === 'outcome') return verdict.outcome;
   }
