@@ -3,11 +3,15 @@
 // point carries everything a continued run needs.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IncidentInput } from '../../src/workflows/contract';
+import type { AlertNotification, AlertSnapshot, IncidentInput } from '../../src/workflows/contract';
 import { RunningIncident } from '../../src/workflows/incident/state';
 import { alert, sampleRunbook } from '../support/incidents';
 
 const firing = alert({ alertname: 'ContainerUnhealthy', severity: 'critical', container: 'api-1' });
+
+function notification(a: AlertSnapshot = firing): AlertNotification {
+  return { source: 'alertmanager', alert: a, receivedAt: '2026-11-23T10:00:01Z' };
+}
 
 function input(overrides: Partial<IncidentInput> = {}): IncidentInput {
   return {
@@ -49,10 +53,10 @@ describe('RunningIncident', () => {
 
   it('notes the opening alert, its resolution, its return and repeats', () => {
     const run = new RunningIncident(input());
-    run.receiveAlert({ source: 'alertmanager', alert: firing });
-    run.receiveAlert({ source: 'alertmanager', alert: firing });
-    run.receiveAlert({ source: 'alertmanager', alert: { ...firing, status: 'resolved' } });
-    run.receiveAlert({ source: 'alertmanager', alert: firing });
+    run.receiveAlert(notification());
+    run.receiveAlert(notification());
+    run.receiveAlert(notification({ ...firing, status: 'resolved' }));
+    run.receiveAlert(notification());
     assert.equal(run.state.notifications, 4);
     assert.equal(run.state.alertFiring, true);
     assert.deepEqual(
@@ -68,7 +72,7 @@ describe('RunningIncident', () => {
 
   it('gives expressions the alert, variables, step results and the incident', () => {
     const run = new RunningIncident(input({ dryRun: true }));
-    run.receiveAlert({ source: 'alertmanager', alert: firing });
+    run.receiveAlert(notification());
     run.vars = { limit: 3 };
     const first = run.state.steps[0];
     assert.ok(first);
@@ -99,7 +103,7 @@ describe('RunningIncident', () => {
 
   it('resumes from its resume point where it stopped, and does not note a repeat as the opening', () => {
     const run = new RunningIncident(input());
-    run.receiveAlert({ source: 'alertmanager', alert: firing });
+    run.receiveAlert(notification());
     run.cursor = 2;
     run.stage = 'escalation';
     run.escalated = true;
@@ -119,7 +123,7 @@ describe('RunningIncident', () => {
     assert.deepEqual([next.slackTs, next.slackChannel], ['1700000000.000100', 'C123']);
     assert.equal(next.heldLocks.size, 0);
     assert.equal(next.registeredActive, false);
-    next.receiveAlert({ source: 'alertmanager', alert: firing });
+    next.receiveAlert(notification());
     assert.equal(next.state.timeline.at(-1)?.message, 'repeat notification #2 from alertmanager (firing)');
     // No Slack message yet: the resume point leaves the keys out rather than carrying undefined.
     assert.equal('slackTs' in new RunningIncident(input()).resumePoint(), false);
