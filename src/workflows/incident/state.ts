@@ -1,8 +1,6 @@
-// The incident as it runs: one object holding everything the interpreter keeps between steps (the
-// queryable IncidentState, where the procedure is, variables, visits, the Slack message, the locks
-// held), the timeline, the expression scope, the phase and search attributes, and what a new run
-// needs to pick up after continue-as-new. Handlers and step modules read and change it; nothing
-// else is shared between them.
+// The incident as it runs, in one object: the queryable IncidentState, where the procedure is,
+// variables, visits, the Slack message and the locks held; the timeline, expression scope, phase,
+// search attributes and the resume point for continue-as-new. Nothing else is shared between modules.
 import { upsertSearchAttributes, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
 import type { ExpressionScope } from '../../runbook-lang/scope';
 import type { Phase, Runbook, Step } from '../../runbook-lang/types';
@@ -16,15 +14,7 @@ import {
   type StepRecord,
 } from '../contract';
 import type { targetLock } from '../guard-workflows';
-import {
-  SA_ALERTNAME,
-  SA_DRY_RUN,
-  SA_PHASE,
-  SA_RUNBOOK,
-  SA_SEVERITY,
-  SA_STATUS,
-  SA_TARGET,
-} from '../search-attributes';
+import * as sa from '../search-attributes';
 import type { ApprovalSpec } from './approval-rules';
 import type { StopIncident } from './failures';
 
@@ -60,9 +50,8 @@ export class RunningIncident {
   /** The breaker took this incident over: its own messages give way to the breaker's one summary. */
   suppressMessages = false;
 
-  // Guard bookkeeping (see guards.ts). Locks, budgets and the kill-switch workflow are shared by
-  // the incidents of one deployment; the scope comes from the input (not workflowInfo().taskQueue,
-  // which differs when a history is replayed).
+  /** Whose locks, budgets and kill switch apply (guards.ts). From the input: workflowInfo().taskQueue
+   * differs when a history is replayed. */
   readonly guardScope: string;
   /** Locks this incident holds, by resource: child workflows Temporal ends with the incident. */
   readonly heldLocks = new Map<string, ChildWorkflowHandle<typeof targetLock>>();
@@ -183,15 +172,15 @@ export class RunningIncident {
     upsertSearchAttributes([
       ...(initial
         ? [
-            { key: SA_RUNBOOK, value: this.runbook.name },
-            { key: SA_TARGET, value: state.targetKey },
-            { key: SA_ALERTNAME, value: state.alert.labels.alertname ?? '' },
-            { key: SA_SEVERITY, value: state.alert.labels.severity ?? '' },
-            { key: SA_DRY_RUN, value: this.input.dryRun },
+            { key: sa.SA_RUNBOOK, value: this.runbook.name },
+            { key: sa.SA_TARGET, value: state.targetKey },
+            { key: sa.SA_ALERTNAME, value: state.alert.labels.alertname ?? '' },
+            { key: sa.SA_SEVERITY, value: state.alert.labels.severity ?? '' },
+            { key: sa.SA_DRY_RUN, value: this.input.dryRun },
           ]
         : []),
-      { key: SA_PHASE, value: state.phase },
-      { key: SA_STATUS, value: state.status },
+      { key: sa.SA_PHASE, value: state.phase },
+      { key: sa.SA_STATUS, value: state.status },
     ]);
   }
 
