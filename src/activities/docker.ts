@@ -116,6 +116,21 @@ async function beating<T>(details: unknown, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Seconds beyond the stop timeout to wait for an earlier attempt's restart before concluding it never began. */
+const EARLIER_RESTART_GRACE_S = 10;
+const EARLIER_RESTART_POLL_MS = 250;
+/** How long a container stopped by an earlier attempt is given to be started by that attempt's restart. */
+const EARLIER_RESTART_SETTLE_MS = 3000;
+
+/** What an earlier attempt of this activity said in its last heartbeat, if it was restarting this container. */
+function earlierRestart(container: string): { waitingSince?: number } | undefined {
+  const details: unknown = activityContext()?.info.heartbeatDetails;
+  if (typeof details !== 'object' || details === null) return undefined;
+  const { restarting, waitingSince } = details as { restarting?: unknown; waitingSince?: unknown };
+  if (restarting !== container) return undefined;
+  return typeof waitingSince === 'number' ? { waitingSince } : {};
+}
+
 /** Best-effort heartbeat: outside an activity (unit use) there is no context to beat. */
 function heartbeat(details?: unknown): void {
   try {
@@ -251,6 +266,27 @@ export function createDockerActivities(settings: Config['docker'], egress?: Egre
     }
   };
 
+  /**
+   * Polls until an earlier attempt's restart shows (started since the step began), the container is
+   * left stopped since the step began, or the deadline passes; returns the last state seen.
+   */
+  const awaitEarlierRestart = async (
+    container: string,
+    sinceStep: (time: string | undefined) => boolean,
+    deadline: number,
+  ): Promise<ContainerState> => {
+    for (;;) {
+      const state = await inspectOrFail(container);
+      if (state.running && sinceStep(state.startedAt)) return state;
+      const stoppedSinceStep = !state.running && sinceStep(state.finishedAt);
+      // A stopped container is given a moment: the earlier restart's start may be just behind its stop.
+      if (stoppedSinceStep && Date.now() - (dockerTimeMs(state.finishedAt) ?? 0) > EARLIER_RESTART_SETTLE_MS)
+        return state;
+      if (Date.now() + EARLIER_RESTART_POLL_MS >= deadline) return state;
+      await new Promise((resolve) => setTimeout(resolve, EARLIER_RESTART_POLL_MS));
+    }
+  };
+
   /** Just before this attempt's own timeout, so the step fails with what was seen, not a bare timeout. */
   const attemptDeadline = (): number => {
     const info = activityContext()?.info;
@@ -277,19 +313,42 @@ export function createDockerActivities(settings: Config['docker'], egress?: Egre
       const before = await inspectOrFail(container);
       if (ctx.dryRun)
         return dryRun(`restart container ${container} on host ${hostLabel} (stop timeout ${t}s)`, before);
-      // At least once: if the container started after this step began, an earlier attempt (or Docker's
-      // own restart policy) already restarted it; a second restart would only cut it off again.
+      // At least once, never twice. If the container started after this step began, an earlier attempt
+      // (or Docker's own restart policy) already restarted it; a second restart would only cut it off again.
       const stepStarted = Date.parse(ctx.stepStartedAt);
-      const startedAt = dockerTimeMs(before.startedAt);
-      if (
-        before.running &&
-        startedAt !== undefined &&
-        !Number.isNaN(stepStarted) &&
-        startedAt > stepStarted
-      ) {
+      const sinceStep = (time: string | undefined): boolean => {
+        const ms = dockerTimeMs(time);
+        return ms !== undefined && !Number.isNaN(stepStarted) && ms > stepStarted;
+      };
+      if (before.running && sinceStep(before.startedAt))
         return { container, restarted: false, startedAt: before.startedAt };
+      // An earlier attempt that Temporal gave up on (timed out, or its worker died) may have asked Docker
+      // for a restart that is still under way: Docker finishes it whoever asked. Its heartbeat says so,
+      // or the container stopped after the step began. Wait for that restart instead of adding a second.
+      const earlier = earlierRestart(container);
+      if (earlier || sinceStep(before.finishedAt)) {
+        const waitingSince = earlier?.waitingSince ?? Date.now();
+        const grace = (t + EARLIER_RESTART_GRACE_S) * 1000;
+        const settled = await beating({ restarting: container, waitingSince }, () =>
+          awaitEarlierRestart(container, sinceStep, Math.min(waitingSince + grace, attemptDeadline())),
+        );
+        if (settled.running && sinceStep(settled.startedAt))
+          return { container, restarted: false, startedAt: settled.startedAt };
+        if (!settled.running && sinceStep(settled.finishedAt)) {
+          // Stopped by the earlier attempt and not started again: finish its restart with a start.
+          await mutate(container, () => client().getContainer(container).start());
+          const after = await inspectOrFail(container);
+          heartbeat({ restarted: container });
+          return { container, restarted: true, startedAt: after.startedAt };
+        }
+        if (Date.now() < waitingSince + grace)
+          throw ApplicationFailure.retryable(
+            `an earlier attempt's restart of container ${container} on host ${hostLabel} is still under way; waiting for it rather than restarting twice`,
+            FailureType.RestartInProgress,
+          );
+        // Nothing happened within the grace: the earlier attempt never reached Docker. Restart now.
       }
-      await beating({ restarting: container }, () =>
+      await beating({ restarting: container, waitingSince: Date.now() }, () =>
         mutate(container, () =>
           client(t * 1000)
             .getContainer(container)

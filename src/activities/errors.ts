@@ -7,6 +7,8 @@ export const FailureType = {
   NotConfigured: 'NotConfigured',
   ContainerNotFound: 'ContainerNotFound',
   ContainerNotHealthy: 'ContainerNotHealthy',
+  /** An earlier attempt's restart is still under way; the next attempt waits for it again. */
+  RestartInProgress: 'RestartInProgress',
   UnexpectedStatus: 'UnexpectedStatus',
   SmtpRejected: 'SmtpRejected',
   SlackError: 'SlackError',

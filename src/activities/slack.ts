@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorCode, LogLevel, WebClient, type KnownBlock } from '@slack/web-api';
+import { ErrorCode, WebClient, type KnownBlock } from '@slack/web-api';
+import { slackClientLogger } from '../log';
 import { badParameters, errorMessage, FailureType, notConfigured, requireString } from './errors';
 import type {
   IncidentMessageInput,
@@ -261,7 +262,7 @@ export function createSlackClient(settings: SlackSettings & { token: string }): 
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
     timeout: settings.timeoutMs ?? 15_000,
-    logLevel: LogLevel.ERROR,
+    logger: slackClientLogger(),
   });
 }
 

@@ -10,6 +10,7 @@ import Docker from 'dockerode';
 import nodemailer from 'nodemailer';
 import { dockerOptions } from '../activities/docker';
 import { receiverAuthProblems, type Config } from '../config';
+import { slackClientLogger } from '../log';
 import { checkRunbookDir } from '../runbooks/catalog';
 import type { RunbookSnapshot } from '../runbook-lang/types';
 import { dockerTaskQueue } from '../task-queues';
@@ -504,7 +505,8 @@ export async function checkSlack(config: Config, needs: RunbookNeeds): Promise<C
     slackApiUrl: config.slack.apiUrl,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
-    timeout: 3000,
+    timeout: CHECK_TIMEOUT_MS,
+    logger: slackClientLogger(),
   });
   const results: CheckResult[] = [];
   try {

@@ -56,6 +56,18 @@ async function startedAt(name: string): Promise<string> {
   return (await engine.docker.getContainer(name).inspect()).State.StartedAt;
 }
 
+/** Docker "start" events of a container from `since` (unix seconds) until now. */
+async function startsSince(name: string, since: number): Promise<number> {
+  const stream = await engine.docker.getEvents({
+    since,
+    until: Math.ceil(Date.now() / 1000) + 1,
+    filters: { container: [name], event: ['start'] },
+  });
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text.split('\n').filter((line) => line.trim()).length;
+}
+
 void before(async () => {
   engine = await startDockerEngine();
   image = await buildBusyboxImage(engine);
@@ -143,6 +155,75 @@ void describe('container activities on a real Docker engine', () => {
     )) as RestartResult;
     assert.equal(retry.restarted, false);
     assert.equal(await startedAt('api-2'), afterFirst, 'StartedAt unchanged: no second restart');
+  });
+
+  void it("waits for an earlier attempt's restart still under way instead of restarting a second time", async () => {
+    const port = await freePort();
+    await runHealthContainer(engine, { name: 'api-4', image, port });
+    await new Promise((r) => setTimeout(r, 1100));
+    const since = Math.floor(Date.now() / 1000);
+    const stepStartedAt = new Date().toISOString();
+    // Attempt 1: a restart that takes its 3 s stop timeout (busybox httpd ignores SIGTERM). Temporal
+    // gave up on it (timed out), but Docker goes on with it.
+    const first = run(activities.containerRestart, {
+      params: { container: 'api-4', stopTimeout: 3 },
+      ctx: ctx({ stepStartedAt }),
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    // Attempt 2 gets attempt 1's last heartbeat, as Temporal delivers it to the next attempt.
+    const retryEnv = new MockActivityEnvironment({
+      attempt: 2,
+      startToCloseTimeoutMs: 30_000,
+      scheduleToCloseTimeoutMs: 0,
+      scheduledTimestampMs: Date.now(),
+      currentAttemptScheduledTimestampMs: Date.now(),
+      heartbeatDetails: { restarting: 'api-4', waitingSince: Date.now() - 500 },
+    });
+    const retry = (await run(
+      activities.containerRestart,
+      { params: { container: 'api-4', stopTimeout: 3 }, ctx: ctx({ stepStartedAt }) },
+      retryEnv,
+    )) as RestartResult;
+    assert.equal(retry.restarted, false, 'the retry waited for the restart already under way');
+    await first;
+    assert.equal(await startsSince('api-4', since), 1, 'Docker started the container once');
+  });
+
+  void it('finishes a restart an earlier attempt left half done: stopped after the step began, never started', async () => {
+    const port = await freePort();
+    const container = await runHealthContainer(engine, { name: 'api-5', image, port });
+    await new Promise((r) => setTimeout(r, 1100));
+    const stepStartedAt = new Date().toISOString();
+    await container.stop({ t: 0 });
+    const result = (await run(activities.containerRestart, {
+      params: { container: 'api-5', stopTimeout: 1 },
+      ctx: ctx({ stepStartedAt }),
+    })) as RestartResult;
+    assert.equal(result.restarted, true);
+    assert.equal((await container.inspect()).State.Running, true);
+  });
+
+  void it('restarts when the earlier attempt said it was restarting but nothing happened within the grace', async () => {
+    const port = await freePort();
+    await runHealthContainer(engine, { name: 'api-6', image, port });
+    await new Promise((r) => setTimeout(r, 1100));
+    const before = await startedAt('api-6');
+    const stepStartedAt = new Date().toISOString();
+    const retryEnv = new MockActivityEnvironment({
+      attempt: 2,
+      startToCloseTimeoutMs: 30_000,
+      scheduleToCloseTimeoutMs: 0,
+      scheduledTimestampMs: Date.now(),
+      currentAttemptScheduledTimestampMs: Date.now(),
+      heartbeatDetails: { restarting: 'api-6', waitingSince: Date.now() - 60_000 },
+    });
+    const result = (await run(
+      activities.containerRestart,
+      { params: { container: 'api-6', stopTimeout: 1 }, ctx: ctx({ stepStartedAt }) },
+      retryEnv,
+    )) as RestartResult;
+    assert.equal(result.restarted, true);
+    assert.notEqual(await startedAt('api-6'), before);
   });
 
   void it('treats 304 from start and stop as success', async () => {
