@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createDockerActivities } from '../../src/activities/docker';
+import { activityLines } from '../../src/audit/model';
 import type { Runbook, Step } from '../../src/runbook-lang/types';
 import {
   ACTIVITY_FOR_STEP,
@@ -184,5 +185,37 @@ void describe('step registry', () => {
   void it('makes every mutating step report instead of act in a dry run', () => {
     for (const type of MUTATING_STEP_TYPES) assert.equal(STEP_DEFINITIONS[type].dryRun, 'reports', type);
     assert.equal(STEP_DEFINITIONS['container.logs'].mutates, undefined);
+  });
+
+  void it('shows container.logs output in the audit one log line per line, and other outputs as JSON', () => {
+    const audit = (activityType: string, result: unknown) =>
+      activityLines({
+        activityId: '1',
+        activityType,
+        stepId: 'logs',
+        purpose: 'step',
+        scheduledEventId: 5,
+        scheduledAt: '2026-11-30T10:00:00Z',
+        attempt: 1,
+        outcome: 'completed',
+        input: {},
+        params: { container: 'api', tail: 2 },
+        result,
+      });
+    const lines = audit('containerLogs', {
+      container: 'api',
+      lines: [
+        { stream: 'stdout', text: 'listening on :8080' },
+        { stream: 'stderr', text: 'panic: \\x1b[31mout of memory' },
+      ],
+      truncated: false,
+    });
+    assert.deepEqual(lines.slice(-3), [
+      'log: 2 line(s)',
+      '  out| listening on :8080',
+      '  err| panic: \\x1b[31mout of memory',
+    ]);
+    assert.equal(lines.at(-4), 'params: {"container":"api","tail":2}');
+    assert.equal(audit('containerInspect', { running: true }).at(-1), 'output: {"running":true}');
   });
 });
