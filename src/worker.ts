@@ -11,6 +11,7 @@ import {
 import { createActivities, type ActivityOptions } from './activities';
 import type { Config } from './config';
 import { logger } from './log';
+import { DOCKER_HOST_ACTIVITIES } from './steps/registry';
 import { dockerTaskQueue } from './task-queues';
 
 const log = logger('worker');
@@ -52,7 +53,7 @@ export async function createWorkers(
   const hostName = config.docker.hostName;
   if (hostName) {
     const dockerActivities = Object.fromEntries(
-      Object.entries(activities).filter(([name]) => name.startsWith('container')),
+      Object.entries(activities).filter(([name]) => DOCKER_HOST_ACTIVITIES.has(name)),
     );
     const taskQueue = dockerTaskQueue(config.temporal.taskQueue, hostName);
     workers.push(await Worker.create({ ...common, taskQueue, activities: dockerActivities }));

@@ -3,6 +3,7 @@
 // note about itself. The workflow's own state (its result) only fills in what the history cannot say,
 // such as which step a timer belonged to.
 import { parseDuration } from '../runbook-lang/duration';
+import { definitionOfActivity } from '../steps/registry';
 import type { AlertNotification, IncidentInput, IncidentState } from '../workflows/contract';
 import {
   decodePayloads,
@@ -255,7 +256,10 @@ export function activityLines(a: ActivityAudit): string[] {
     );
   if (a.error) lines.push(`error: ${a.error.type}: ${a.error.message}`);
   if (a.params !== undefined) lines.push(`params: ${oneLine(shortenText(a.params))}`);
-  if (a.result !== undefined) lines.push(`output: ${oneLine(a.result)}`);
+  if (a.result !== undefined)
+    lines.push(
+      ...(definitionOfActivity(a.activityType)?.auditLines?.(a.result) ?? [`output: ${oneLine(a.result)}`]),
+    );
   return lines;
 }
 

@@ -15,6 +15,7 @@ import { checkRunbookDir } from '../runbooks/catalog';
 import type { RunbookSnapshot } from '../runbook-lang/types';
 import { dockerTaskQueue } from '../task-queues';
 import { clientConnectionOptions } from '../temporal-connection';
+import { routesToDockerHost } from '../steps/registry';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { escapeControls } from '../terminal-text';
 
@@ -109,7 +110,7 @@ export function runbookNeeds(runbooks: RunbookSnapshot[], config: Config): Runbo
   for (const { runbook } of runbooks) {
     const defaultChannel = runbook.notifications?.slack?.channel;
     for (const step of runbook.steps) {
-      if (step.type.startsWith('container.')) {
+      if (routesToDockerHost(step.type)) {
         if (step.host) hosts.add(step.host);
         else docker = true;
       }
