@@ -12,6 +12,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { freePort, startDevServer } from '../src/dev-server';
 import { startReceiver } from '../src/receiver';
 import { ROUTE_MODULES } from '../src/receiver/routes';
@@ -124,6 +125,8 @@ interface Row {
   'incidents/s': number;
   'p50 ms': number;
   'p99 ms': number;
+  /** Incidents whose first action had not come FIRST_ACTION_TIMEOUT_MS after the alert. */
+  'no action': number;
 }
 
 interface CpuRow {
@@ -173,22 +176,41 @@ async function measure(
     await response.arrayBuffer();
     if (response.status !== 202) throw new Error(`receiver answered ${response.status}`);
   };
-  const once = async (instance: string): Promise<number> => {
+  const missing: string[] = [];
+  /** The alert -> first action time, or undefined (noted in `missing`) when it never came. */
+  const once = async (instance: string): Promise<number | undefined> => {
     let timer: NodeJS.Timeout | undefined;
-    const acted = new Promise<number>((resolve, reject) => {
+    const acted = new Promise<number | undefined>((resolve) => {
       arrived.set(instance, resolve);
-      timer = setTimeout(
-        () => reject(new Error(`no first action for ${instance} within ${FIRST_ACTION_TIMEOUT_MS} ms`)),
-        FIRST_ACTION_TIMEOUT_MS,
-      );
+      timer = setTimeout(() => {
+        missing.push(instance);
+        resolve(undefined);
+      }, FIRST_ACTION_TIMEOUT_MS);
     });
     const t0 = Date.now();
     try {
       await post(instance);
-      return (await acted) - t0;
+      const at = await acted;
+      return at === undefined ? undefined : at - t0;
     } finally {
       clearTimeout(timer);
       arrived.delete(instance);
+    }
+  };
+  /** An incident without a first action is reported with where its workflow stands, not hidden. */
+  const explain = async (instances: string[], phase: string): Promise<void> => {
+    for (const instance of instances.slice(0, 3)) {
+      const handle = client.workflow.getHandle(`incident/bench-scale-out/${instance}`);
+      const d = await handle.describe().catch((e: unknown) => ({ status: { name: String(e) } }));
+      const history = await handle.fetchHistory().catch(() => undefined);
+      const events = history
+        ? (JSON.parse(historyToJSON(history)) as { events: Array<{ eventType: string }> }).events.map((e) =>
+            e.eventType.replace('EVENT_TYPE_', ''),
+          )
+        : [];
+      console.log(
+        `  ${phase}: no first action for ${instance} in ${FIRST_ACTION_TIMEOUT_MS / 1000} s: ${d.status.name}; last events ${events.slice(-6).join(', ')}`,
+      );
     }
   };
   try {
@@ -196,6 +218,7 @@ async function measure(
     const run = randomUUID().slice(0, 6);
     // Warm-up: every worker's caches and connections, the server's task queue partitions.
     await pool(8 * workers, CONCURRENCY, async (i) => void (await once(`warm-${run}-${i}`)));
+    await explain(missing.splice(0), 'warm-up');
     const latencies: number[] = [];
     const cpu = new CpuWindow({
       'bench (receiver, load)': () => [process.pid],
@@ -203,9 +226,13 @@ async function measure(
       ...Object.fromEntries(Object.entries(server.processes()).map(([name, pids]) => [name, () => pids])),
     });
     const started = Date.now();
-    await pool(count, CONCURRENCY, async (i) => void latencies.push(await once(`m-${run}-${i}`)));
+    await pool(count, CONCURRENCY, async (i) => {
+      const latency = await once(`m-${run}-${i}`);
+      if (latency !== undefined) latencies.push(latency);
+    });
     const seconds = (Date.now() - started) / 1000;
     const used = cpu.finish();
+    await explain(missing, 'measured');
     return {
       row: {
         server: server.name,
@@ -215,6 +242,7 @@ async function measure(
         'incidents/s': round(count / seconds),
         'p50 ms': round(percentile(latencies, 50)),
         'p99 ms': round(percentile(latencies, 99)),
+        'no action': missing.length,
       },
       cpu: {
         server: server.name,
