@@ -36,7 +36,12 @@ void before(async () => {
   const container = await engine.docker.createContainer({
     name: 'shop-api',
     Image: image,
-    Cmd: ['/bin/sh', '-c', 'echo booting; echo listening on 8080; echo "panic: out of memory" >&2; echo bye'],
+    // stdout and stderr reach Docker's log through separate pipes: lines written a moment apart keep their order.
+    Cmd: [
+      '/bin/sh',
+      '-c',
+      'echo booting; echo listening on 8080; sleep 1; echo "panic: out of memory" >&2; sleep 1; echo bye',
+    ],
     HostConfig: { NetworkMode: 'host' },
   });
   await container.start();
