@@ -16,6 +16,7 @@ import {
 import net from 'node:net';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { refuseInUnitRun } from './unit-run';
 
 const INSTALL_HINT = 'apt-get install docker.io busybox-static';
 const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
@@ -80,6 +81,7 @@ async function waitFor(
 
 /** Starts a private dockerd; call stop() when done (also kills its containers). */
 export async function startDockerEngine(): Promise<DockerEngine> {
+  refuseInUnitRun('a Docker engine');
   const dockerd = findDockerd();
   findBusybox();
   // Unix socket paths are limited to ~108 bytes, and containerd nests paths under exec-root: keep it short.
