@@ -1,6 +1,5 @@
 // The worker entry point: polls the task queue, runs incident workflows and their activities.
 // A worker given a Docker host name serves only that host's queue, with only the Docker activities.
-import path from 'node:path';
 import {
   DefaultLogger,
   type NativeConnection,
@@ -12,6 +11,7 @@ import { createActivities, type ActivityOptions } from './activities';
 import type { Config } from './config';
 import { logger } from './log';
 import { dockerTaskQueue } from './task-queues';
+import { WORKFLOWS_PATH } from './workflows-path';
 
 const log = logger('worker');
 
@@ -24,8 +24,6 @@ export function installRuntime(level: Config['log']['level'] = 'info'): void {
   Runtime.install({ logger: new DefaultLogger(temporalLevel), shutdownSignals: [] });
   runtimeInstalled = true;
 }
-
-export const WORKFLOWS_PATH = path.join(__dirname, 'workflows', 'index.ts');
 
 export interface WorkerSet {
   workers: Worker[];
