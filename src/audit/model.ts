@@ -4,6 +4,8 @@
 // such as which step a timer belonged to.
 import { parseDuration } from '../runbook-lang/duration';
 import type { AlertNotification, IncidentInput, IncidentState } from '../workflows/contract';
+import { lockResource, releaseLockSignal } from '../workflows/safety-contract';
+import { ESCALATED_HOLD_WAIT_MS, FIRST_NOTIFICATION_WAIT_MS } from '../workflows/timers';
 import {
   decodePayloads,
   durationToMs,
@@ -478,7 +480,12 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
     // Per-target locks are child workflows named after the target.
     const childStarted = event.childWorkflowExecutionStartedEventAttributes;
     if (childStarted) {
-      entry(event, 'safety', `lock taken: ${lockName(childStarted.workflowExecution?.workflowId)}`, []);
+      entry(
+        event,
+        'safety',
+        `lock taken: ${lockName(childStarted.workflowExecution?.workflowId, input?.safetyScope)}`,
+        [],
+      );
       continue;
     }
     const childFailed = event.startChildWorkflowExecutionFailedEventAttributes;
@@ -486,14 +493,19 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
       entry(
         event,
         'safety',
-        `lock busy: ${lockName(childFailed.workflowId)} is held by another incident`,
+        `lock busy: ${lockName(childFailed.workflowId, input?.safetyScope)} is held by another incident`,
         [],
       );
       continue;
     }
     const released = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
-    if (released && released.signalName === 'release') {
-      entry(event, 'safety', `lock released: ${lockName(released.workflowExecution?.workflowId)}`, []);
+    if (released && released.signalName === releaseLockSignal.name) {
+      entry(
+        event,
+        'safety',
+        `lock released: ${lockName(released.workflowExecution?.workflowId, input?.safetyScope)}`,
+        [],
+      );
       continue;
     }
 
@@ -656,11 +668,9 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
   return record;
 }
 
-/** lock/<scope>/<resource> -> <resource>. */
-function lockName(workflowId: string | null | undefined): string {
-  const id = workflowId ?? '?';
-  const parts = id.split('/');
-  return parts.length > 2 && parts[0] === 'lock' ? parts.slice(2).join('/') : id;
+/** lock/<scope>/<resource> -> <resource>, as the incident's safety scope (default "default") named it. */
+function lockName(workflowId: string | null | undefined, safetyScope: string | undefined): string {
+  return lockResource(workflowId ?? '?', safetyScope ?? 'default');
 }
 
 function isRunbookStep(input: IncidentInput | undefined, stepId: string): boolean {
@@ -690,9 +700,9 @@ function labelTimers(record: AuditRecord): void {
         step.type === 'approval' ? `approval wait for step ${step.id}` : `sleep step ${step.id}`;
     else if (holdMs !== undefined && timer.durationMs === holdMs)
       timer.purpose = 'hold open: waiting for the alert to resolve';
-    else if (timer.durationMs === 3_600_000)
+    else if (timer.durationMs === ESCALATED_HOLD_WAIT_MS)
       timer.purpose = 'escalated: waiting for the alert to resolve or a close';
-    else if (timer.durationMs === 60_000 && timer.startedEventId < 10)
+    else if (timer.durationMs === FIRST_NOTIFICATION_WAIT_MS && timer.startedEventId < 10)
       timer.purpose = 'waiting for the first alert';
   }
 }
