@@ -6,6 +6,7 @@ import { parseDuration } from '../runbook-lang/duration';
 import type { AlertNotification, IncidentInput, IncidentState } from '../workflows/contract';
 import { lockResource, releaseLockSignal } from '../workflows/safety-contract';
 import { ESCALATED_HOLD_WAIT_MS, FIRST_NOTIFICATION_WAIT_MS } from '../workflows/timers';
+import { describeAlert, isObject } from '../workflows/values';
 import {
   decodePayloads,
   durationToMs,
@@ -171,10 +172,6 @@ export function describeSafety(a: ActivityAudit): string {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
@@ -188,15 +185,6 @@ export function oneLine(value: unknown, max = 300): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const flat = text.replace(/\s+/g, ' ');
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-function describeLabels(labels: Record<string, string>): string {
-  const name = labels.alertname ?? 'alert';
-  const rest = Object.entries(labels)
-    .filter(([k]) => k !== 'alertname')
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ');
-  return `${name} {${rest}}`;
 }
 
 /** What a notification or slack message activity said, in one line. */
@@ -367,8 +355,8 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
           event,
           'alert',
           count === 1 && !resume
-            ? `alert from ${n.source}: ${describeLabels(n.alert.labels)} ${n.alert.status}`
-            : `notification #${count} from ${n.source}: ${describeLabels(n.alert.labels)} ${n.alert.status}`,
+            ? `alert from ${n.source}: ${describeAlert(n)}`
+            : `notification #${count} from ${n.source}: ${describeAlert(n)}`,
           detail,
         );
       } else {

@@ -25,15 +25,7 @@ import {
   type AlertSnapshot,
   type IncidentInput,
 } from '../workflows/contract';
-import {
-  SA_ALERTNAME,
-  SA_DRY_RUN,
-  SA_PHASE,
-  SA_RUNBOOK,
-  SA_SEVERITY,
-  SA_STATUS,
-  SA_TARGET,
-} from '../workflows/search-attributes';
+import { identityAttributes, progressAttributes } from '../workflows/search-attributes';
 import type { ReceiverMetrics } from './metrics';
 import type { WebhookBatch } from './alert-payload';
 
@@ -103,15 +95,17 @@ async function signalWithStart(
 ): Promise<boolean> {
   const { client, config } = deps;
   const converter = client.options.loadedDataConverter;
-  const alert = notification.alert;
   const attributes = new TypedSearchAttributes([
-    { key: SA_RUNBOOK, value: clip(input.snapshot.runbook.name) },
-    { key: SA_TARGET, value: clip(input.targetKey) },
-    { key: SA_ALERTNAME, value: clip(alert.labels.alertname ?? '') },
-    { key: SA_SEVERITY, value: clip(alert.labels.severity ?? '') },
-    { key: SA_STATUS, value: 'open' },
-    { key: SA_PHASE, value: 'detect' },
-    { key: SA_DRY_RUN, value: input.dryRun },
+    ...identityAttributes(
+      {
+        runbook: input.snapshot.runbook.name,
+        targetKey: input.targetKey,
+        labels: notification.alert.labels,
+        dryRun: input.dryRun,
+      },
+      clip,
+    ),
+    ...progressAttributes('detect', 'open'),
   ]);
   const inputPayloads = await encodeToPayloads(converter, input);
   const signalPayloads = await encodeToPayloads(converter, notification);

@@ -28,6 +28,7 @@ import {
   type Step,
   type StepType,
 } from '../runbook-lang/types';
+import { isObject } from '../workflows/values';
 import { runbookSchema } from './schema';
 import { STEP_TYPE_SPECS, isContainerStep, type ParamSpec } from './step-params';
 
@@ -141,10 +142,6 @@ class FileChecker {
   lineOf(path: readonly PathSegment[]): number {
     return this.position(this.nodeAt(path)?.range?.[0]).line;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function pointerToPath(pointer: string): PathSegment[] {
