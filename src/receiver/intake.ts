@@ -15,6 +15,7 @@ import { encodeUnifiedSearchAttributes } from '@temporalio/common/lib/converter/
 import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config';
+import { GRPC, grpcCode } from '../grpc-status';
 import { logger } from '../log';
 import type { RunbookCatalog } from '../runbooks/catalog';
 import {
@@ -70,18 +71,6 @@ const MAX_WORKFLOW_ID = 1000;
 const MAX_ATTRIBUTE = 256;
 // Different incidents are handed over in parallel, up to this many calls at once.
 const PARALLEL = 16;
-// gRPC status codes that mean the request itself is wrong; anything else is worth a retry.
-const GRPC_INVALID_ARGUMENT = 3;
-
-/** The gRPC status code of an error or of any error it wraps. */
-export function grpcCode(error: unknown): number | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
 
 function clip(text: string): string {
   return text.length > MAX_ATTRIBUTE ? text.slice(0, MAX_ATTRIBUTE) : text;
@@ -237,7 +226,7 @@ export async function deliverBatch(
     } catch (error) {
       deps.metrics.temporalErrors.inc({ operation });
       const message = (error as Error).message;
-      if (grpcCode(error) === GRPC_INVALID_ARGUMENT) {
+      if (grpcCode(error) === GRPC.INVALID_ARGUMENT) {
         p.result.outcome = 'rejected';
         p.result.error = `Temporal refused the incident: ${message}`;
       } else {
