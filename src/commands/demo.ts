@@ -13,6 +13,7 @@ import { spawnDevProcess, type DevProcess } from '../demo/dev-process';
 import { demoImage, NoDemoImage } from '../demo/image';
 import { followIncident, type NarrationLine } from '../demo/narrate';
 import { escapeControls } from '../terminal-text';
+import { withTimeout } from '../with-timeout';
 import {
   breakService,
   createDemoService,
@@ -104,20 +105,6 @@ function reason(error: unknown): string {
   const e = error as Error & { code?: string; cause?: unknown };
   const cause = e.cause instanceof Error ? e.cause.message : undefined;
   return escapeControls(cause ?? (e.message || e.code || String(error)));
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** ready: receiver and Temporal answer; degraded: the receiver answers but not Temporal; down: nothing answers. */

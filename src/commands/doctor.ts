@@ -14,6 +14,7 @@ function loadChecks(): typeof Checks {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (above)
   return require('../doctor/checks') as typeof Checks;
 }
+import { withTimeout } from '../with-timeout';
 import { action, configFromOptions, withSettings } from './common';
 
 const ALL_SETTINGS: SettingKey[] = SETTINGS.map((s) => s.key);
@@ -25,7 +26,7 @@ async function bounded(
   check: () => Promise<CheckResult | CheckResult[]>,
   ms: number,
 ): Promise<CheckResult[]> {
-  const { why, withTimeout } = loadChecks();
+  const { why } = loadChecks();
   try {
     const result = await withTimeout(check(), ms, name);
     return Array.isArray(result) ? result : [result];
