@@ -14,7 +14,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../src/activities';
 import { loadRunbooks } from '../src/runbooks/catalog';
 import { readHistoryFile, replay, type ReplaySource } from '../src/replay';
-import { WORKFLOWS_PATH } from '../src/worker';
+import { WORKFLOWS_PATH } from '../src/workflows-path';
 import {
   INCIDENT_WORKFLOW_TYPE,
   alertSignal,

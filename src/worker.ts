@@ -1,6 +1,5 @@
 // The worker entry point: polls the task queue, runs incident workflows and their activities.
 // A worker given a Docker host name serves only that host's queue, with only the Docker activities.
-import path from 'node:path';
 import {
   DefaultLogger,
   type NativeConnection,
@@ -13,6 +12,7 @@ import type { Config } from './config';
 import { logger } from './log';
 import { DOCKER_HOST_ACTIVITIES } from './steps/registry';
 import { dockerTaskQueue } from './task-queues';
+import { WORKFLOWS_PATH } from './workflows-path';
 
 const log = logger('worker');
 
@@ -25,8 +25,6 @@ export function installRuntime(level: Config['log']['level'] = 'info'): void {
   Runtime.install({ logger: new DefaultLogger(temporalLevel), shutdownSignals: [] });
   runtimeInstalled = true;
 }
-
-export const WORKFLOWS_PATH = path.join(__dirname, 'workflows', 'index.ts');
 
 export interface WorkerSet {
   workers: Worker[];

@@ -2,7 +2,7 @@
 // target has left of its remediation budget.
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { budgetPolicy } from '../activities/safety';
+import { budgetPolicy } from '../safety-policy';
 import type { Config } from '../config';
 import { formatDuration } from '../runbook-lang/duration';
 import { escapedStrings, jsonForTerminal, printOut } from '../terminal-text';

@@ -18,6 +18,7 @@ import { clientConnectionOptions } from '../temporal-connection';
 import { routesToDockerHost } from '../steps/registry';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { escapeControls } from '../terminal-text';
+import { withTimeout } from '../with-timeout';
 
 export type CheckStatus = 'ok' | 'warning' | 'problem';
 
@@ -67,20 +68,6 @@ export function withoutCredentials(url: string): string {
     return u.toString().replace(/\/$/, '');
   } catch {
     return '(not a URL)';
-  }
-}
-
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -30,6 +30,7 @@ import {
 import type { ParamKind, ParamSpec } from '../steps/definition';
 import { PARAM_KINDS, literalSchema } from '../steps/params';
 import { STEP_DEFINITIONS, isStepType, routesToDockerHost } from '../steps/registry';
+import { isObject } from '../workflows/values';
 import { runbookSchema } from './schema';
 
 export interface RunbookProblem {
@@ -142,10 +143,6 @@ class FileChecker {
   lineOf(path: readonly PathSegment[]): number {
     return this.position(this.nodeAt(path)?.range?.[0]).line;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function pointerToPath(pointer: string): PathSegment[] {

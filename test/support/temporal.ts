@@ -6,8 +6,10 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
 import { freePort, startDevServer, type DevServer } from '../../src/dev-server';
+import { refuseInUnitRun } from './unit-run';
 
 export function temporalAddress(): string {
+  refuseInUnitRun('a Temporal server');
   const address = process.env.REBOUND_TEST_TEMPORAL_ADDRESS;
   if (!address) {
     throw new Error(
@@ -78,6 +80,7 @@ export interface RestartableServer {
 }
 
 export async function dedicatedDevServer(prefix: string): Promise<RestartableServer> {
+  refuseInUnitRun('a Temporal dev server of its own');
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const options = {
     cli: temporalCliPath(),
