@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, startDevServer } from '../src/dev-server';
 import { locateTemporalCli } from '../src/temporal-cli';
-import { UNIT_TEST_SUFFIX, testFiles } from './test-files';
+import { UNIT_TEST_SUFFIX, filesFromArgs, testFiles } from './test-files';
 
 const root = path.resolve(__dirname, '..');
 
@@ -28,7 +28,10 @@ function runNodeTests(files: string[], concurrency: string, env: NodeJS.ProcessE
 }
 
 async function unitRun(args: string[]): Promise<number> {
-  const files = args.length > 0 ? args : testFiles(path.join(root, 'test'), UNIT_TEST_SUFFIX);
+  const files =
+    args.length > 0
+      ? filesFromArgs(args, UNIT_TEST_SUFFIX)
+      : testFiles(path.join(root, 'test'), UNIT_TEST_SUFFIX);
   const notUnit = files.filter((f) => !f.endsWith(UNIT_TEST_SUFFIX));
   if (notUnit.length > 0) {
     console.error(
@@ -52,7 +55,7 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--unit') return unitRun(argv.slice(1));
   const args = argv;
-  const files = args.length > 0 ? args : testFiles(path.join(root, 'test'));
+  const files = args.length > 0 ? filesFromArgs(args) : testFiles(path.join(root, 'test'));
   if (files.length === 0) {
     console.error('No test files found under test/.');
     return 1;

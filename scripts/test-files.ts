@@ -1,6 +1,6 @@
 // Which files are tests, and which of them are unit tests: the naming rule `npm test`,
 // `npm run test:unit` and the test that keeps unit tests free of servers all share.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** The naming rule for tests that need no server: no Temporal, Docker, Alertmanager, SMTP or browser. */
@@ -16,4 +16,21 @@ export function testFiles(dir: string, suffix = '.test.ts'): string[] {
     } else if (entry.endsWith(suffix)) out.push(full);
   }
   return out.sort();
+}
+
+/**
+ * The files named on the command line: a folder stands for its test files. A path that does not exist,
+ * or a folder with no test in it, is an error: a run that silently tests nothing looks like a pass.
+ */
+export function filesFromArgs(args: string[], suffix = '.test.ts'): string[] {
+  const out: string[] = [];
+  for (const arg of args) {
+    if (!existsSync(arg)) throw new Error(`no such test file or folder: ${arg}`);
+    if (statSync(arg).isDirectory()) {
+      const found = testFiles(arg, suffix);
+      if (found.length === 0) throw new Error(`no *${suffix} files under ${arg}`);
+      out.push(...found);
+    } else out.push(arg);
+  }
+  return out;
 }
