@@ -13,6 +13,7 @@ import { logger } from './log';
 import { DOCKER_HOST_ACTIVITIES } from './steps/registry';
 import { dockerTaskQueue } from './task-queues';
 import { WORKFLOWS_PATH } from './workflows-path';
+import { WORKFLOW_SANDBOX_OPTIONS } from './workflow-sandbox';
 
 const log = logger('worker');
 
@@ -45,6 +46,7 @@ export async function createWorkers(
     connection,
     namespace: config.temporal.namespace,
     shutdownGraceTime: '30s',
+    ...WORKFLOW_SANDBOX_OPTIONS,
     ...overrides,
   } satisfies Partial<WorkerOptions>;
   const workers: Worker[] = [];

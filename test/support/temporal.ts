@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
 import { freePort, startDevServer, type DevServer } from '../../src/dev-server';
 import { refuseInUnitRun } from './unit-run';
+import { WORKFLOW_SANDBOX_OPTIONS } from '../../src/workflow-sandbox';
 
 export function temporalAddress(): string {
   refuseInUnitRun('a Temporal server');
@@ -64,6 +65,7 @@ export async function withWorker<T>(
       connection,
       namespace: 'default',
       workflowBundle: await workflowBundle(),
+      ...WORKFLOW_SANDBOX_OPTIONS,
       ...options,
     });
     return await worker.runUntil(() => fn(worker));
