@@ -5,12 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../src/worker';
+import { WORKFLOWS_PATH } from '../src/workflows-path';
 
 export interface BenchContext {
   address: string;
   client: Client;
   quick: boolean;
+  /** Where this run writes its results (bench/results unless --out says otherwise). */
+  outDir: string;
+  /** Numbers after a flag, e.g. `--sizes 100,1000`: the scale benchmark's incident counts. */
+  sizes?: number[];
   /** How the server keeps its state, for the report. */
   server: string;
   /** The real workflow bundle, built once for every benchmark. */
@@ -101,8 +105,27 @@ export function table(title: string, rows: Array<Record<string, string | number>
   for (const row of rows) console.log(line(columns.map((c) => text(row[c]))));
 }
 
-export function writeResults(name: string, ctx: BenchContext, results: unknown): string {
-  const dir = path.join(__dirname, 'results');
+/**
+ * One number a run produces, under a name that stays the same from run to run, so `--compare` can
+ * put it beside an earlier run's.
+ */
+export interface Figure {
+  figure: string;
+  value: number;
+  unit: string;
+  /** Which way is an improvement. */
+  better: 'lower' | 'higher';
+}
+
+export const DEFAULT_RESULTS_DIR = path.join(__dirname, 'results');
+
+export function writeResults(
+  name: string,
+  ctx: BenchContext,
+  results: unknown,
+  figures: Figure[] = [],
+): string {
+  const dir = ctx.outDir;
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.json`);
   writeFileSync(
@@ -114,6 +137,9 @@ export function writeResults(name: string, ctx: BenchContext, results: unknown):
         machine: machine(),
         server: ctx.server,
         quick: ctx.quick,
+        // The machine is often shared: the load when the benchmark finished, to read figures by.
+        loadAverage: os.loadavg().map((l) => round(l, 2)),
+        figures,
         results,
       },
       null,

@@ -17,7 +17,7 @@ import {
   type AlertSnapshot,
   type IncidentInput,
 } from '../src/workflows/contract';
-import { percentile, pool, round, table, writeResults, type BenchContext } from './common';
+import { percentile, pool, round, table, writeResults, type BenchContext, type Figure } from './common';
 
 const CONCURRENCY = 32;
 
@@ -184,5 +184,27 @@ export async function intakeBench(ctx: BenchContext): Promise<void> {
   console.log(
     `receiver / bare throughput: distinct targets ${ratios.distinctTargets}, one target repeated ${ratios.oneTargetRepeated}`,
   );
-  console.log(`-> ${writeResults('intake', ctx, { concurrency: CONCURRENCY, runs, ratios })}`);
+  const results = { concurrency: CONCURRENCY, runs, ratios };
+  console.log(`-> ${writeResults('intake', ctx, results, intakeFigures(results))}`);
+}
+
+/** The figures of an intake run, for --compare (also reads results written before figures were). */
+export function intakeFigures(results: unknown): Figure[] {
+  const r = results as { runs?: Run[]; ratios?: Record<string, number> };
+  const figures: Figure[] = [];
+  for (const run of r.runs ?? []) {
+    const name = `${run.scenario}, ${run.path}`;
+    figures.push({ figure: `${name}: alerts/s`, value: run.perSecond, unit: '/s', better: 'higher' });
+    figures.push({ figure: `${name}: p50`, value: run.p50ms, unit: 'ms', better: 'lower' });
+    figures.push({ figure: `${name}: p99`, value: run.p99ms, unit: 'ms', better: 'lower' });
+  }
+  for (const [key, label] of [
+    ['distinctTargets', 'distinct targets'],
+    ['oneTargetRepeated', 'one target repeated'],
+  ] as const) {
+    const value = r.ratios?.[key];
+    if (value !== undefined)
+      figures.push({ figure: `${label}: receiver / bare throughput`, value, unit: 'x', better: 'higher' });
+  }
+  return figures;
 }

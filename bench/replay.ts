@@ -1,15 +1,20 @@
 // Replay: histories replayed per second by src/replay.ts (what `rebound replay` runs), by history
 // length: the recorded histories in test/histories/ and longer ones generated here (an incident
 // that receives many repeat notifications). Three ways: replay() as the CLI calls it (workflowsPath),
-// replay() with a prebuilt bundle, and one SDK replay worker for all histories (the ceiling).
+// replay() with a prebuilt bundle, and one SDK replay worker for all histories (the ceiling). Then
+// whole processes on the recorded directory: `rebound replay` as a user runs it, beside the
+// prototype in replay-fast.ts (bundle cached on disk, only the replay machinery loaded), with the
+// prototype's phases, to show where the CLI's time goes.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../src/activities';
 import { loadRunbooks } from '../src/runbooks/catalog';
 import { readHistoryFile, replay, type ReplaySource } from '../src/replay';
-import { WORKFLOWS_PATH } from '../src/worker';
+import { WORKFLOWS_PATH } from '../src/workflows-path';
 import {
   INCIDENT_WORKFLOW_TYPE,
   alertSignal,
@@ -19,7 +24,7 @@ import {
 } from '../src/workflows/contract';
 import { benchConfig } from './first-action';
 import { amAlert, benchRunbookDir } from './intake';
-import { pool, round, table, writeResults, type BenchContext } from './common';
+import { pool, round, table, writeResults, type BenchContext, type Figure } from './common';
 
 /** Incidents whose histories grow to about `targetEvents` with repeat notifications. */
 async function generate(ctx: BenchContext, targets: number[]): Promise<ReplaySource[]> {
@@ -98,6 +103,35 @@ function row(
   };
 }
 
+interface ProcessRun {
+  seconds: number;
+  exitCode: number;
+  /** The prototype's own phases (ms), from its last line. */
+  phases?: Record<string, number>;
+}
+
+/** Runs a node process to its end; its wall time from spawn to exit. */
+function runProcess(args: string[]): Promise<ProcessRun> {
+  const root = path.resolve(__dirname, '..');
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      args,
+      { cwd: root, maxBuffer: 16 * 2 ** 20, env: { ...process.env, REBOUND_LOG_LEVEL: 'error' } },
+      (error, stdout) => {
+        const seconds = (performance.now() - t0) / 1000;
+        const timing = /^timing (\{.*\})$/m.exec(stdout)?.[1];
+        resolve({
+          seconds,
+          exitCode: error ? Number((error as { code?: number }).code ?? 1) : 0,
+          ...(timing ? { phases: JSON.parse(timing) as Record<string, number> } : {}),
+        });
+      },
+    );
+  });
+}
+
 async function timed(fn: () => Promise<void>): Promise<number> {
   const t0 = performance.now();
   await fn();
@@ -152,44 +186,107 @@ export async function replayBench(ctx: BenchContext): Promise<void> {
     ...generated.map((g): [string, ReplaySource[]] => [g.name, [g]]),
   ];
   for (const [name, sources] of groups) {
-    // Enough repetitions for a stable rate, bounded by total events.
+    // Enough repetitions for a stable rate, bounded by total events; each way runs twice, in the
+    // order A B B A, so neither gains from running second (a warm JIT) or loses to a load spike on
+    // this shared machine. (Run once each, replay() first, it looked 2-4x slower than the SDK's
+    // worker on short histories; interleaved, the two are within a few percent.)
     const events = sources.reduce((a, s) => a + (s.history.events?.length ?? 0), 0);
-    const repeat = Math.max(1, Math.min(20, Math.round(20_000 / events)));
+    const repeat = Math.max(1, Math.min(10, Math.round(10_000 / events)));
     const list = Array.from({ length: repeat }, () => sources).flat();
-    rows.push(
-      row(
-        name,
-        'replay(), prebuilt bundle',
-        sources,
-        list.length,
-        await timed(async () => check(await replay(list, { workflowBundle: bundle }))),
-      ),
-    );
-    rows.push(
-      row(
-        name,
-        'one SDK replay worker (ceiling)',
-        sources,
-        list.length,
-        await timed(async () => {
-          const histories = list.map((s) => ({ workflowId: s.workflowId, history: s.history }));
-          for await (const result of Worker.runReplayHistories(
-            { workflowBundle: bundle, replayName: 'bench' },
-            histories,
-          ))
-            if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
-        }),
-      ),
-    );
+    const viaReplay = async (): Promise<number> =>
+      timed(async () => check(await replay(list, { workflowBundle: bundle })));
+    const viaWorker = async (): Promise<number> =>
+      timed(async () => {
+        const histories = list.map((s) => ({ workflowId: s.workflowId, history: s.history }));
+        for await (const result of Worker.runReplayHistories(
+          { workflowBundle: bundle, replayName: 'bench' },
+          histories,
+        ))
+          if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+      });
+    const a1 = await viaReplay();
+    const b1 = await viaWorker();
+    const b2 = await viaWorker();
+    const a2 = await viaReplay();
+    rows.push(row(name, 'replay(), prebuilt bundle', sources, list.length * 2, a1 + a2));
+    rows.push(row(name, 'one SDK replay worker (ceiling)', sources, list.length * 2, b1 + b2));
   }
   table(
     'Replay: histories per second by history length',
     rows.map((r) => ({ ...r })),
   );
+
+  // Whole processes over the recorded directory, as a user or CI runs them.
+  const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'rebound-bench-replay-cache-'));
+  const processes: Array<{ how: string } & ProcessRun> = [];
+  try {
+    processes.push({
+      how: 'rebound replay test/histories (the CLI)',
+      ...(await runProcess(['bin/rebound.js', 'replay', dir])),
+    });
+    const fast = ['--import', 'tsx', path.join(__dirname, 'replay-fast.ts'), '--cache-dir', cacheDir, dir];
+    processes.push({ how: 'prototype, bundle cache empty (bundles, fills it)', ...(await runProcess(fast)) });
+    processes.push({ how: 'prototype, bundle cached', ...(await runProcess(fast)) });
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+  table(
+    `Replay as a process: all ${all.length} recorded histories, wall time from spawn to exit (phases in ms: process start with imports, read, bundle, replay)`,
+    processes.map((p) => ({
+      process: p.how,
+      exit: p.exitCode,
+      seconds: round(p.seconds, 1),
+      historiesPerSecond: round(all.length / p.seconds, 2),
+      startAndImports: p.phases?.startAndImports ?? '-',
+      read: p.phases?.read ?? '-',
+      bundle: p.phases ? (p.phases.key ?? 0) + (p.phases.bundle ?? 0) : '-',
+      replay: p.phases?.replay ?? '-',
+    })),
+  );
   if (failures.length > 0)
     console.log(`REPLAY FAILURES while timing (${failures.length}):\n${failures.slice(0, 5).join('\n')}`);
   console.log(`(workflowsPath is ${path.relative(process.cwd(), WORKFLOWS_PATH)})`);
-  console.log(
-    `-> ${writeResults('replay', ctx, { rows, failures, diverged: diverged.map((o) => ({ name: path.basename(o.name), error: o.error })) })}`,
-  );
+  const results = {
+    rows,
+    processes: processes.map((p) => ({ ...p, seconds: round(p.seconds, 2) })),
+    failures,
+    diverged: diverged.map((o) => ({ name: path.basename(o.name), error: o.error })),
+  };
+  console.log(`-> ${writeResults('replay', ctx, results, replayFigures(results))}`);
+}
+
+/** A generated history's label without its exact event count, which differs from run to run. */
+function stableName(histories: string): string {
+  const events = /^generated (\d+) events$/.exec(histories)?.[1];
+  if (!events) return histories.replace(/ \(\d+ that replay\)$/, '');
+  const n = Number(events);
+  const bucket = [500, 2000, 8000].reduce((a, b) => (Math.abs(b - n) < Math.abs(a - n) ? b : a));
+  return `generated ~${bucket} events`;
+}
+
+/** The figures of a replay run, for --compare (also reads results written before they were saved). */
+export function replayFigures(results: unknown): Figure[] {
+  const r = results as { rows?: Row[]; processes?: Array<{ how: string; seconds: number }> };
+  const figures: Figure[] = (r.rows ?? []).map((row) => ({
+    figure: `${stableName(row.histories)}, ${row.mode}`,
+    value: row.historiesPerSecond,
+    unit: 'histories/s',
+    better: 'higher',
+  }));
+  const rate = (mode: string): number | undefined =>
+    r.rows?.find(
+      (row) => row.histories.startsWith('recorded (') && row.mode === mode && !row.histories.includes('3 of'),
+    )?.historiesPerSecond;
+  const prebuilt = rate('replay(), prebuilt bundle');
+  const ceiling = rate('one SDK replay worker (ceiling)');
+  if (prebuilt !== undefined && ceiling !== undefined)
+    figures.push({
+      figure: 'recorded: replay() / SDK worker',
+      value: round(prebuilt / ceiling, 2),
+      unit: 'x',
+      better: 'higher',
+    });
+  for (const p of r.processes ?? [])
+    figures.push({ figure: `process: ${p.how}`, value: round(p.seconds, 1), unit: 's', better: 'lower' });
+  return figures;
 }

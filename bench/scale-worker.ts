@@ -1,6 +1,8 @@
 // The worker of the scale benchmark, in its own process so its memory is measured alone:
 // `rebound worker` (createWorkers, configuration from the environment) with a prebuilt bundle,
-// reporting process.memoryUsage() to the parent over IPC.
+// reporting process.memoryUsage() to the parent over IPC, and the workflow cache size in effect
+// (the SDK's maxCachedWorkflows: REBOUND_BENCH_MAX_CACHED_WORKFLOWS when set, else the SDK's default,
+// which it derives from the V8 heap limit).
 import { loadConfig } from '../src/config';
 import { connectWorkerConnection } from '../src/temporal-connection';
 import { createWorkers, installRuntime } from '../src/worker';
@@ -11,7 +13,12 @@ async function main(): Promise<void> {
   const config = loadConfig({ env: process.env });
   installRuntime('warn');
   const connection = await connectWorkerConnection(config);
-  const workers = await createWorkers(config, connection, { workflowBundle: { codePath } });
+  const cacheText = process.env.REBOUND_BENCH_MAX_CACHED_WORKFLOWS;
+  const workers = await createWorkers(config, connection, {
+    workflowBundle: { codePath },
+    ...(cacheText ? { maxCachedWorkflows: Number(cacheText) } : {}),
+  });
+  const options = workers.workers[0]?.options;
   const report = (): void => {
     const m = process.memoryUsage();
     process.send?.({
@@ -29,7 +36,11 @@ async function main(): Promise<void> {
       void workers.shutdown().then(() => process.exit(0));
     }
   });
-  process.send?.({ type: 'ready' });
+  process.send?.({
+    type: 'ready',
+    maxCachedWorkflows: options?.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: options?.maxConcurrentWorkflowTaskExecutions,
+  });
   report();
   await workers.run();
   await connection.close();

@@ -1,6 +1,10 @@
 // Scale: N incidents open at once on one worker, each waiting for an approval, then approved (the
 // decide update) and resolved. Reports the worker's memory (its own process: rss and V8 heap) with
-// all N waiting, and the time to drain them, for N = 100, 1,000 and 5,000 (--quick: 100 and 1,000).
+// all N waiting, and the time to drain them, for N = 100, 1,000, 5,000 and 10,000 (--quick: 100 and
+// 1,000; --sizes chooses), with the worker's workflow cache size in effect (maxCachedWorkflows: past
+// it, incidents are evicted and replay their history on their next event). Then what such a cache
+// miss costs: the same approvals delivered to incidents a worker keeps cached and to incidents a
+// worker with a tiny cache has evicted.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -17,7 +21,16 @@ import {
 } from '../src/workflows/contract';
 import { benchConfig } from './first-action';
 import { amAlert, benchRunbookDir } from './intake';
-import { pool, round, table, until, writeResults, type BenchContext } from './common';
+import {
+  percentile,
+  pool,
+  round,
+  table,
+  until,
+  writeResults,
+  type BenchContext,
+  type Figure,
+} from './common';
 
 export const SCALE_RUNBOOK = `name: bench-approval
 description: Scale benchmark; every incident waits for an approval.
@@ -45,6 +58,8 @@ interface Memory {
 
 interface WorkerProcess {
   child: ChildProcess;
+  /** The SDK's maxCachedWorkflows in effect in that worker. */
+  maxCachedWorkflows: number | undefined;
   latest(): Memory;
   peak(): Memory;
   resetPeak(): void;
@@ -59,19 +74,27 @@ export async function startWorker(env: NodeJS.ProcessEnv): Promise<WorkerProcess
   });
   let latest: Memory = { rss: 0, heapUsed: 0 };
   let peak: Memory = { rss: 0, heapUsed: 0 };
+  let maxCachedWorkflows: number | undefined;
   const ready = new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`scale worker exited (${code})`)));
-    child.on('message', (m: { type: string; rss?: number; heapUsed?: number }) => {
-      if (m.type === 'ready') resolve();
-      if (m.type === 'memory' && m.rss !== undefined && m.heapUsed !== undefined) {
-        latest = { rss: m.rss, heapUsed: m.heapUsed };
-        peak = { rss: Math.max(peak.rss, m.rss), heapUsed: Math.max(peak.heapUsed, m.heapUsed) };
-      }
-    });
+    child.on(
+      'message',
+      (m: { type: string; rss?: number; heapUsed?: number; maxCachedWorkflows?: number }) => {
+        if (m.type === 'ready') {
+          maxCachedWorkflows = m.maxCachedWorkflows;
+          resolve();
+        }
+        if (m.type === 'memory' && m.rss !== undefined && m.heapUsed !== undefined) {
+          latest = { rss: m.rss, heapUsed: m.heapUsed };
+          peak = { rss: Math.max(peak.rss, m.rss), heapUsed: Math.max(peak.heapUsed, m.heapUsed) };
+        }
+      },
+    );
   });
   await ready;
   return {
     child,
+    maxCachedWorkflows,
     latest: () => latest,
     peak: () => peak,
     resetPeak: () => (peak = { ...latest }),
@@ -87,6 +110,8 @@ export async function startWorker(env: NodeJS.ProcessEnv): Promise<WorkerProcess
 
 interface Row {
   n: number;
+  /** The worker's workflow cache size (maxCachedWorkflows) in effect. */
+  cache: number | string;
   openSeconds: number;
   idleRssMiB: number;
   openRssMiB: number;
@@ -98,7 +123,7 @@ interface Row {
 }
 
 export async function scaleBench(ctx: BenchContext): Promise<void> {
-  const sizes = ctx.quick ? [100, 1000] : [100, 1000, 5000];
+  const sizes = ctx.sizes ?? (ctx.quick ? [100, 1000] : [100, 1000, 5000, 10000]);
   const dir = benchRunbookDir(SCALE_RUNBOOK);
   const snapshot = loadRunbooks(dir).runbooks.find((r) => r.runbook.name === 'bench-approval');
   if (!snapshot) throw new Error('bench-approval runbook did not load');
@@ -177,6 +202,7 @@ export async function scaleBench(ctx: BenchContext): Promise<void> {
     await worker.stop();
     rows.push({
       n,
+      cache: worker.maxCachedWorkflows ?? '?',
       openSeconds: round(openSeconds, 1),
       idleRssMiB: mib(idle.rss),
       openRssMiB: mib(open.rss),
@@ -203,5 +229,158 @@ export async function scaleBench(ctx: BenchContext): Promise<void> {
     };
   });
   table('Growth (x) from one N to the next: incidents, worker rss above idle, drain time', growth);
-  console.log(`-> ${writeResults('scale', ctx, { concurrency: CONCURRENCY, rows, growth })}`);
+  const cacheMiss = await cacheMissBench(ctx, dir, bundleFile);
+  const results = { concurrency: CONCURRENCY, rows, growth, cacheMiss };
+  console.log(`-> ${writeResults('scale', ctx, results, scaleFigures(results))}`);
+}
+
+interface CacheMissRow {
+  cache: string;
+  maxCachedWorkflows: number | string;
+  incidents: number;
+  historyEvents: number;
+  updates: number;
+  p50ms: number;
+  p99ms: number;
+  meanMs: number;
+}
+
+/**
+ * What a workflow cache miss costs: `n` incidents wait for approval, then each gets its approval
+ * (the decide Update, one at a time, oldest first), once on a worker whose cache holds them all
+ * and once on a worker whose cache holds CACHE_MISS_SIZE, so nearly every Update meets an evicted
+ * incident that must fetch and replay its history first.
+ */
+const CACHE_MISS_SIZE = 10;
+async function cacheMissBench(ctx: BenchContext, dir: string, bundleFile: string): Promise<CacheMissRow[]> {
+  const n = ctx.quick ? 100 : 300;
+  const snapshot = loadRunbooks(dir).runbooks.find((r) => r.runbook.name === 'bench-approval');
+  if (!snapshot) throw new Error('bench-approval runbook did not load');
+  const rows: CacheMissRow[] = [];
+  for (const [label, size] of [
+    ['large: holds every incident', String(Math.max(1000, n * 4))],
+    [`tiny: ${CACHE_MISS_SIZE} workflows`, String(CACHE_MISS_SIZE)],
+  ] as const) {
+    const taskQueue = `bench-cache-${size}-${randomUUID().slice(0, 8)}`;
+    const worker = await startWorker({
+      TEMPORAL_ADDRESS: ctx.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      REBOUND_LOG_LEVEL: 'error',
+      REBOUND_BENCH_WORKFLOW_BUNDLE: bundleFile,
+      REBOUND_BENCH_MAX_CACHED_WORKFLOWS: size,
+      // Loosened like benchConfig: every incident is admitted.
+      REBOUND_BUDGET_MAX: '1000000',
+      REBOUND_BREAKER_MAX_ACTIVE: '1000000',
+      REBOUND_BREAKER_MAX_PERCENT: '100',
+    });
+    const ids = Array.from({ length: n }, (_, i) =>
+      incidentWorkflowId('bench-approval', `cache${size}-${i}`),
+    );
+    await pool(n, CONCURRENCY, async (i) => {
+      const workflowId = ids[i] as string;
+      await ctx.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId,
+        args: [
+          {
+            incidentId: workflowId,
+            targetKey: `cache${size}-${i}`,
+            snapshot,
+            dryRun: false,
+          } satisfies IncidentInput,
+        ],
+        signal: alertSignal,
+        signalArgs: [
+          {
+            alert: amAlert({ alertname: 'BenchApproval', instance: `cache${size}-${i}` }),
+            source: 'alertmanager',
+            receivedAt: new Date().toISOString(),
+          } satisfies AlertNotification,
+        ],
+      });
+    });
+    await until(
+      `${n} incidents waiting for approval`,
+      async () =>
+        (
+          await ctx.client.workflow.count(
+            `TaskQueue = "${taskQueue}" AND ReboundPhase = "assess" AND ExecutionStatus = "Running"`,
+          )
+        ).count >= n,
+      600_000,
+    );
+    const historyEvents = Number(
+      (await ctx.client.workflow.getHandle(ids[0] as string).describe()).historyLength,
+    );
+    const latencies: number[] = [];
+    for (const [i, id] of ids.entries()) {
+      const t0 = performance.now();
+      await ctx.client.workflow.getHandle(id).executeUpdate(decideUpdate, {
+        args: [{ decision: 'approve', identity: 'operator', channel: 'test', requestId: `cache-${i}` }],
+      });
+      latencies.push(performance.now() - t0);
+    }
+    await pool(n, CONCURRENCY, async (i) => {
+      await ctx.client.workflow.getHandle(ids[i] as string).signal(alertSignal, {
+        alert: amAlert({ alertname: 'BenchApproval', instance: `cache${size}-${i}` }, 'resolved'),
+        source: 'alertmanager',
+        receivedAt: new Date().toISOString(),
+      });
+    });
+    await until(
+      `${n} incidents to close`,
+      async () =>
+        (await ctx.client.workflow.count(`TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"`))
+          .count === 0,
+      600_000,
+    );
+    await worker.stop();
+    rows.push({
+      cache: label,
+      maxCachedWorkflows: worker.maxCachedWorkflows ?? '?',
+      incidents: n,
+      historyEvents,
+      updates: latencies.length,
+      p50ms: round(percentile(latencies, 50)),
+      p99ms: round(percentile(latencies, 99)),
+      meanMs: round(latencies.reduce((a, b) => a + b, 0) / latencies.length),
+    });
+  }
+  table(
+    'Cache miss: approval Update latency, one at a time, oldest incident first (a miss replays the history first)',
+    rows.map((r) => ({ ...r })),
+  );
+  const [hit, miss] = rows;
+  if (hit && miss)
+    console.log(
+      `cache miss costs about ${round(miss.p50ms - hit.p50ms)} ms at p50 (${round(miss.p50ms / hit.p50ms, 2)}x) for a ${miss.historyEvents}-event history`,
+    );
+  return rows;
+}
+
+/** The figures of a scale run, for --compare (also reads results written before they were saved). */
+export function scaleFigures(results: unknown): Figure[] {
+  const r = results as { rows?: Row[]; cacheMiss?: CacheMissRow[] };
+  const figures: Figure[] = [];
+  for (const row of r.rows ?? []) {
+    figures.push({ figure: `N=${row.n}: open rss`, value: row.openRssMiB, unit: 'MiB', better: 'lower' });
+    figures.push({ figure: `N=${row.n}: peak rss`, value: row.peakRssMiB, unit: 'MiB', better: 'lower' });
+    figures.push({ figure: `N=${row.n}: drain`, value: row.drainSeconds, unit: 's', better: 'lower' });
+  }
+  for (const row of r.cacheMiss ?? []) {
+    const name = row.cache.startsWith('tiny') ? 'evicted' : 'cached';
+    figures.push({
+      figure: `approval Update to a ${name} incident: p50`,
+      value: row.p50ms,
+      unit: 'ms',
+      better: 'lower',
+    });
+    figures.push({
+      figure: `approval Update to a ${name} incident: p99`,
+      value: row.p99ms,
+      unit: 'ms',
+      better: 'lower',
+    });
+  }
+  return figures;
 }

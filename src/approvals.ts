@@ -12,6 +12,7 @@ import {
 } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Config } from './config';
+import { GRPC, grpcCode, grpcMessage } from './grpc-status';
 import { showIncident } from './incidents';
 import {
   closeUpdate,
@@ -97,25 +98,6 @@ function unavailable(error: unknown): ApprovalError {
   return new ApprovalError('unavailable', `Temporal is unreachable: ${detail}`, { cause: error });
 }
 
-const GRPC_INVALID_ARGUMENT = 3;
-
-/** The gRPC status code of an error or of an error it wraps. */
-function grpcCode(error: unknown): number | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-/** gRPC's own words for the failure: the innermost message. */
-function grpcDetails(error: unknown): string {
-  let e: unknown = error;
-  for (let depth = 0; depth < 5 && e instanceof Error && e.cause instanceof Error; depth++) e = e.cause;
-  return (e instanceof Error ? e.message : String(e)).replace(/^\d+ [A-Z_]+: /, '');
-}
-
 /** Maps what Temporal threw to an ApprovalError; anything unknown is rethrown as is. */
 export function explainTemporalError(error: unknown, incidentId: string): never {
   if (error instanceof ApprovalError) throw error;
@@ -129,8 +111,8 @@ export function explainTemporalError(error: unknown, incidentId: string): never 
     throw new ApprovalError(refusalKind(reason), reason, { cause: error });
   }
   if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) throw unavailable(error);
-  if (grpcCode(error) === GRPC_INVALID_ARGUMENT)
-    throw new ApprovalError('invalid', `Temporal refused the request: ${grpcDetails(error)}`, {
+  if (grpcCode(error) === GRPC.INVALID_ARGUMENT)
+    throw new ApprovalError('invalid', `Temporal refused the request: ${grpcMessage(error)}`, {
       cause: error,
     });
   if (error instanceof ServiceError || isGrpcServiceError(error)) {

@@ -1,6 +1,8 @@
 // Plain leveled logs on stderr: one line per event, key=value fields, easy to read at 3 a.m. and to grep.
 // Values from alerts may hold control characters: the line is escaped, so a log is one line and
 // carries no terminal escapes.
+// Types only: loading the Slack SDK for every log user would slow every command's start.
+import type { LogLevel as SlackLogLevel, Logger as SlackLogger } from '@slack/web-api';
 import { escapeControls } from './terminal-text';
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -44,5 +46,25 @@ export function logger(component: string): Logger {
     info: (m, f) => write('info', tag(m), f),
     warn: (m, f) => write('warn', tag(m), f),
     error: (m, f) => write('error', tag(m), f),
+  };
+}
+
+/**
+ * A logger for @slack/web-api that writes through ours (stderr, escaped): its default writes to stdout,
+ * which broke `--json` output. Its own messages are debug detail: the caller reports the failure.
+ */
+export function slackClientLogger(): SlackLogger {
+  const log = logger('slack-client');
+  let level = 'error' as SlackLogLevel;
+  const text = (parts: unknown[]): string =>
+    parts.map((p) => (typeof p === 'string' ? p : format(p))).join(' ');
+  return {
+    debug: (...parts: unknown[]) => log.debug(text(parts)),
+    info: (...parts: unknown[]) => log.debug(text(parts)),
+    warn: (...parts: unknown[]) => log.debug(text(parts)),
+    error: (...parts: unknown[]) => log.debug(text(parts)),
+    setLevel: (next: SlackLogLevel) => (level = next),
+    getLevel: () => level,
+    setName: () => undefined,
   };
 }

@@ -12,7 +12,7 @@ import {
   bundleWorkflowCode,
   type ReplayWorkerOptions,
 } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from './worker';
+import { WORKFLOWS_PATH } from './workflows-path';
 
 type History = temporal.api.history.v1.IHistory;
 

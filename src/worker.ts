@@ -1,6 +1,5 @@
 // The worker entry point: polls the task queue, runs incident workflows and their activities.
 // A worker given a Docker host name serves only that host's queue, with only the Docker activities.
-import path from 'node:path';
 import {
   DefaultLogger,
   type NativeConnection,
@@ -11,7 +10,10 @@ import {
 import { createActivities, type ActivityOptions } from './activities';
 import type { Config } from './config';
 import { logger } from './log';
+import { DOCKER_HOST_ACTIVITIES } from './steps/registry';
 import { dockerTaskQueue } from './task-queues';
+import { WORKFLOWS_PATH } from './workflows-path';
+import { WORKFLOW_SANDBOX_OPTIONS } from './workflow-sandbox';
 
 const log = logger('worker');
 
@@ -24,8 +26,6 @@ export function installRuntime(level: Config['log']['level'] = 'info'): void {
   Runtime.install({ logger: new DefaultLogger(temporalLevel), shutdownSignals: [] });
   runtimeInstalled = true;
 }
-
-export const WORKFLOWS_PATH = path.join(__dirname, 'workflows', 'index.ts');
 
 export interface WorkerSet {
   workers: Worker[];
@@ -46,13 +46,14 @@ export async function createWorkers(
     connection,
     namespace: config.temporal.namespace,
     shutdownGraceTime: '30s',
+    ...WORKFLOW_SANDBOX_OPTIONS,
     ...overrides,
   } satisfies Partial<WorkerOptions>;
   const workers: Worker[] = [];
   const hostName = config.docker.hostName;
   if (hostName) {
     const dockerActivities = Object.fromEntries(
-      Object.entries(activities).filter(([name]) => name.startsWith('container')),
+      Object.entries(activities).filter(([name]) => DOCKER_HOST_ACTIVITIES.has(name)),
     );
     const taskQueue = dockerTaskQueue(config.temporal.taskQueue, hostName);
     workers.push(await Worker.create({ ...common, taskQueue, activities: dockerActivities }));

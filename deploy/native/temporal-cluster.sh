@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # A Temporal cluster without containers: PostgreSQL (persistence and visibility, so custom search
 # attributes work) and the four Temporal services (frontend, history, matching, worker) as separate
-# processes, then the namespace and search attributes the compose stack registers
-# (deploy/temporal/setup.sh). Used by users without Docker and by test/topology.
+# processes, set up as docker-compose.yml sets up its containers: the same server configuration
+# (deploy/temporal/config/rebound.yaml, started through deploy/temporal/server.sh), the same schema
+# script (deploy/temporal/schema.sh) and the same namespace and search-attribute script
+# (deploy/temporal/setup.sh); test/deploy/compose.test.ts checks the two agree. Used by users without
+# Docker and by test/topology.
 #
 #   deploy/native/temporal-cluster.sh build             build the Temporal server and its SQL tool (once)
 #   deploy/native/temporal-cluster.sh start             init (first time), start everything, wait until healthy
 #   deploy/native/temporal-cluster.sh stop              stop the services, then PostgreSQL
 #   deploy/native/temporal-cluster.sh restart SERVICE   postgresql | frontend | history | matching | worker
 #   deploy/native/temporal-cluster.sh status            what runs, and the addresses
+#   deploy/native/temporal-cluster.sh render-config     the server configuration the services get (password masked)
 #
 # Settings (environment):
 #   REBOUND_CLUSTER_DIR     state: data, config, logs, pids (default .rebound/cluster)
@@ -20,13 +24,16 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# docker-compose.yml runs the same versions (temporalio/server and admin-tools, postgres:15.x).
 SERVER_VERSION=v1.29.1
+POSTGRESQL_MAJOR=15
 SERVER_MODULE=go.temporal.io/server
 BIN_DIR=${REBOUND_BIN_DIR:-$ROOT/.rebound/bin}
 STATE=${REBOUND_CLUSTER_DIR:-$ROOT/.rebound/cluster}
 NAMESPACE=${TEMPORAL_NAMESPACE:-default}
 RETENTION=${TEMPORAL_RETENTION:-720h}
-# The same list as docker-compose.yml's temporal-setup (test/topology checks it against the code).
+# The same list as docker-compose.yml's temporal-setup (test/deploy/compose.test.ts checks both
+# against the code).
 SEARCH_ATTRIBUTES=${REBOUND_SEARCH_ATTRIBUTES:-ReboundRunbook=Keyword ReboundTarget=Keyword ReboundAlertName=Keyword ReboundSeverity=Keyword ReboundPhase=Keyword ReboundStatus=Keyword ReboundDryRun=Bool}
 SERVICES=(history matching frontend worker)
 SERVER=${TEMPORAL_SERVER_PATH:-$BIN_DIR/temporal-server}
@@ -70,9 +77,10 @@ build() {
   say "built in $(($(date +%s) - started)) s"
 }
 
+# PostgreSQL $POSTGRESQL_MAJOR, the compose stack's, when installed; otherwise the first one found.
 find_pg_bin() {
   local dir
-  for dir in /usr/lib/postgresql/*/bin; do
+  for dir in "/usr/lib/postgresql/$POSTGRESQL_MAJOR/bin" /usr/lib/postgresql/*/bin; do
     [ -x "$dir/initdb" ] && { echo "$dir"; return; }
   done
   command -v initdb >/dev/null 2>&1 && { dirname "$(command -v initdb)"; return; }
@@ -133,76 +141,15 @@ load_ports() {
   PG_PASSWORD=$(cat "$STATE/pg-password")
 }
 
-write_config() {
-  mkdir -p "$STATE/config"
-  local store
-  cat >"$STATE/config/rebound.yaml" <<EOF
-# Written by deploy/native/temporal-cluster.sh; rewritten at every start.
-log:
-  stdout: true
-  level: warn
-persistence:
-  defaultStore: postgres-default
-  visibilityStore: postgres-visibility
-  numHistoryShards: 4
-  datastores:
-EOF
-  for store in default visibility; do
-    local db=temporal
-    [ "$store" = visibility ] && db=temporal_visibility
-    cat >>"$STATE/config/rebound.yaml" <<EOF
-    postgres-$store:
-      sql:
-        pluginName: postgres12
-        databaseName: $db
-        connectAddr: 127.0.0.1:$PG_PORT
-        connectProtocol: tcp
-        user: temporal
-        password: "$PG_PASSWORD"
-        maxConns: 10
-        maxIdleConns: 10
-        maxConnLifetime: 1h
-EOF
-  done
-  cat >>"$STATE/config/rebound.yaml" <<EOF
-global:
-  membership:
-    maxJoinDuration: 30s
-    broadcastAddress: 127.0.0.1
-services:
-  frontend:
-    rpc: { grpcPort: $FRONTEND_PORT, membershipPort: $FRONTEND_MEMBERSHIP_PORT, httpPort: $FRONTEND_HTTP_PORT, bindOnLocalHost: true }
-  history:
-    rpc: { grpcPort: $HISTORY_PORT, membershipPort: $HISTORY_MEMBERSHIP_PORT, bindOnLocalHost: true }
-  matching:
-    rpc: { grpcPort: $MATCHING_PORT, membershipPort: $MATCHING_MEMBERSHIP_PORT, bindOnLocalHost: true }
-  worker:
-    rpc: { grpcPort: $WORKER_PORT, membershipPort: $WORKER_MEMBERSHIP_PORT, bindOnLocalHost: true }
-clusterMetadata:
-  enableGlobalNamespace: false
-  failoverVersionIncrement: 10
-  masterClusterName: active
-  currentClusterName: active
-  clusterInformation:
-    active:
-      enabled: true
-      initialFailoverVersion: 1
-      rpcName: frontend
-      rpcAddress: 127.0.0.1:$FRONTEND_PORT
-      httpAddress: 127.0.0.1:$FRONTEND_HTTP_PORT
-dcRedirectionPolicy:
-  policy: noop
-publicClient:
-  hostPort: 127.0.0.1:$FRONTEND_PORT
-dynamicConfigClient:
-  filepath: $ROOT/deploy/temporal/dynamicconfig/rebound.yaml
-  pollInterval: 10s
-EOF
-  chmod 600 "$STATE/config/rebound.yaml"
-}
-
-sql_tool() {
-  "$SQL_TOOL" --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u temporal --pw "$PG_PASSWORD" "$@"
+# The environment deploy/temporal/server.sh renders deploy/temporal/config/rebound.yaml from: this
+# machine's loopback addresses and the ports chosen once. Exported by the subshells that start services.
+server_env() {
+  export TEMPORAL_SERVER_PATH="$SERVER" TEMPORAL_DB_HOST=127.0.0.1 TEMPORAL_DB_PORT="$PG_PORT" \
+    TEMPORAL_DB_USER=temporal TEMPORAL_DB_PASSWORD="$PG_PASSWORD" TEMPORAL_BIND_ON_IP=127.0.0.1 \
+    TEMPORAL_BROADCAST_ADDRESS=127.0.0.1 TEMPORAL_LOG_LEVEL=warn \
+    TEMPORAL_DYNAMIC_CONFIG="$ROOT/deploy/temporal/dynamicconfig/rebound.yaml" \
+    FRONTEND_PORT FRONTEND_HTTP_PORT FRONTEND_MEMBERSHIP_PORT HISTORY_PORT HISTORY_MEMBERSHIP_PORT \
+    MATCHING_PORT MATCHING_MEMBERSHIP_PORT WORKER_PORT WORKER_MEMBERSHIP_PORT
 }
 
 init_postgres() {
@@ -251,19 +198,11 @@ start_postgres() {
 }
 
 migrate() {
-  local db
-  for db in temporal temporal_visibility; do
-    local dir=temporal
-    [ "$db" = temporal_visibility ] && dir=visibility
-    if ! sql_tool --db "$db" update-schema -d "$SCHEMA_DIR/$dir/versioned" >>"$STATE/log/schema.log" 2>&1; then
-      # First time: the database and its versioning tables do not exist yet.
-      sql_tool --db "$db" create-database >>"$STATE/log/schema.log" 2>&1 || true
-      sql_tool --db "$db" setup-schema -v 0.0 >>"$STATE/log/schema.log" 2>&1 ||
-        die "setting up the $db schema failed; see $STATE/log/schema.log"
-      sql_tool --db "$db" update-schema -d "$SCHEMA_DIR/$dir/versioned" >>"$STATE/log/schema.log" 2>&1 ||
-        die "migrating the $db schema failed; see $STATE/log/schema.log"
-    fi
-  done
+  (
+    server_env
+    TEMPORAL_SQL_TOOL_PATH="$SQL_TOOL" TEMPORAL_SCHEMA_DIR="$SCHEMA_DIR" \
+      sh "$ROOT/deploy/temporal/schema.sh" >>"$STATE/log/schema.log" 2>&1
+  ) || die "setting up or migrating the schemas failed; see $STATE/log/schema.log"
 }
 
 pid_of() {
@@ -278,9 +217,12 @@ pid_of() {
 start_service() {
   local svc=$1
   pid_of "$svc" >/dev/null && return
-  # setsid: its own process group, so a Ctrl-C in this terminal does not reach it.
-  setsid "$SERVER" --root "$STATE" --config config --env rebound --allow-no-auth start --service "$svc" \
-    >>"$STATE/log/$svc.log" 2>&1 </dev/null &
+  # setsid: its own process group, so a Ctrl-C in this terminal does not reach it. Each exec keeps
+  # the pid, so the pid file names the server process itself.
+  (
+    server_env
+    exec setsid sh "$ROOT/deploy/temporal/server.sh" "$svc" >>"$STATE/log/$svc.log" 2>&1 </dev/null
+  ) &
   echo $! >"$STATE/run/$svc.pid"
 }
 
@@ -344,7 +286,6 @@ cmd_start() {
   load_ports
   start_postgres "$pg"
   migrate
-  write_config
   # One after the other: services starting together race to write the cluster's metadata, and
   # the losers exit.
   for svc in "${SERVICES[@]}"; do
@@ -388,6 +329,13 @@ cmd_restart() {
   say "restarted $what"
 }
 
+cmd_render_config() {
+  [ -f "$STATE/cluster.env" ] || die "no cluster in $STATE: start it first"
+  load_ports
+  server_env
+  sh "$ROOT/deploy/temporal/server.sh" render-config 2>/dev/null
+}
+
 cmd_status() {
   [ -f "$STATE/cluster.env" ] || { say "no cluster in $STATE"; return 1; }
   load_ports
@@ -413,6 +361,7 @@ case "${1:-}" in
   stop) cmd_stop ;;
   restart) cmd_restart "${2:-}" ;;
   status) cmd_status ;;
+  render-config) cmd_render_config ;;
   *)
     sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
     exit 2

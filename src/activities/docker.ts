@@ -1,5 +1,5 @@
-// Container steps through the Docker Engine API (dockerode): inspect, restart, start, stop, failover and
-// wait-until-healthy. Activities run at least once, so every mutating call is written to be safe to
+// Container steps through the Docker Engine API (dockerode): inspect, restart, start, stop, failover,
+// wait-until-healthy and the tail of a container's log. Activities run at least once, so every mutating call is written to be safe to
 // repeat: a restart that already happened is not repeated, "already started/stopped" (304) is success.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,10 +8,16 @@ import { ApplicationFailure } from '@temporalio/common';
 import Docker from 'dockerode';
 import type { Config } from '../config';
 import { CONTAINER_NAME_RULE, isContainerName } from '../runbook-lang/container-names';
+import { parseDuration } from '../runbook-lang/duration';
+import { CONTAINER_LOGS_DEFAULT_TAIL, CONTAINER_LOGS_MAX_TAIL } from '../steps/container';
+import { escapeControls } from '../terminal-text';
 import type { EgressPolicy } from './egress';
 import { badParameters, FailureType, optionalPositiveInt, requireString } from './errors';
 import { httpProbe } from './probes';
 import type {
+  ContainerLogLine,
+  ContainerLogsParams,
+  ContainerLogsResult,
   ContainerRef,
   ContainerState,
   DryRunReport,
@@ -116,6 +122,21 @@ async function beating<T>(details: unknown, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Seconds beyond the stop timeout to wait for an earlier attempt's restart before concluding it never began. */
+const EARLIER_RESTART_GRACE_S = 10;
+const EARLIER_RESTART_POLL_MS = 250;
+/** How long a container stopped by an earlier attempt is given to be started by that attempt's restart. */
+const EARLIER_RESTART_SETTLE_MS = 3000;
+
+/** What an earlier attempt of this activity said in its last heartbeat, if it was restarting this container. */
+function earlierRestart(container: string): { waitingSince?: number } | undefined {
+  const details: unknown = activityContext()?.info.heartbeatDetails;
+  if (typeof details !== 'object' || details === null) return undefined;
+  const { restarting, waitingSince } = details as { restarting?: unknown; waitingSince?: unknown };
+  if (restarting !== container) return undefined;
+  return typeof waitingSince === 'number' ? { waitingSince } : {};
+}
+
 /** Best-effort heartbeat: outside an activity (unit use) there is no context to beat. */
 function heartbeat(details?: unknown): void {
   try {
@@ -140,6 +161,100 @@ export interface DockerIntegration {
   containerStop: (input: StepInput<RestartParams>) => Promise<ContainerState | DryRunReport>;
   containerFailover: (input: StepInput<FailoverParams>) => Promise<FailoverResult | DryRunReport>;
   containerWaitHealthy: (input: StepInput<WaitHealthyParams>) => Promise<WaitHealthyResult>;
+  containerLogs: (input: StepInput<ContainerLogsParams>) => Promise<ContainerLogsResult>;
+}
+
+/** A log line longer than this is cut (bytes of the line as written). */
+export const LOG_LINE_MAX_BYTES = 500;
+/** The lines a container.logs step returns add up to at most this many bytes; older lines give way. */
+export const LOG_TOTAL_MAX_BYTES = 16 * 1024;
+/** Reading stops after this much from Docker (a runaway line); what was read so far is returned. */
+const LOG_READ_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Splits Docker's log stream into lines, keeping the newest `tail` within the byte limits. Without a TTY
+ * Docker multiplexes stdout and stderr into frames: one byte stream type (1 stdout, 2 stderr), three zero
+ * bytes, a 4-byte big-endian length, then that many bytes. With a TTY the stream is the raw output.
+ */
+export class LogLines {
+  private readonly kept: ContainerLogLine[] = [];
+  private pending: Buffer = Buffer.alloc(0);
+  /** Bytes of the line being read, per stream, up to the line limit, and whether it was cut. */
+  private readonly partial = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+  private readonly partialBytes = { stdout: 0, stderr: 0 };
+  private readonly partialCut = { stdout: false, stderr: false };
+  truncated = false;
+
+  constructor(
+    private readonly tty: boolean,
+    private readonly tail: number,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.tty) return this.text('stdout', chunk);
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    while (this.pending.length >= 8) {
+      const type = this.pending[0];
+      const size = this.pending.readUInt32BE(4);
+      if (this.pending.length < 8 + size) break;
+      const payload = this.pending.subarray(8, 8 + size);
+      this.pending = this.pending.subarray(8 + size);
+      // 0 would be stdin, which logs never carry; anything else is not a frame header at all.
+      this.text(type === 2 ? 'stderr' : 'stdout', payload);
+    }
+  }
+
+  /** The kept lines, oldest first, within the total byte limit (the newest win). */
+  finish(): { lines: ContainerLogLine[]; truncated: boolean } {
+    for (const stream of ['stdout', 'stderr'] as const)
+      if (this.partialBytes[stream] > 0) this.endLine(stream);
+    const lines: ContainerLogLine[] = [];
+    let bytes = 0;
+    for (let i = this.kept.length - 1; i >= 0; i--) {
+      const line = this.kept[i] as ContainerLogLine;
+      bytes += Buffer.byteLength(line.text) + 1;
+      if (bytes > LOG_TOTAL_MAX_BYTES) {
+        this.truncated = true;
+        break;
+      }
+      lines.push(line);
+    }
+    return { lines: lines.reverse(), truncated: this.truncated };
+  }
+
+  private text(stream: 'stdout' | 'stderr', data: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const newline = data.indexOf(0x0a, start);
+      const end = newline === -1 ? data.length : newline;
+      this.append(stream, data.subarray(start, end));
+      if (newline === -1) return;
+      this.endLine(stream);
+      start = newline + 1;
+    }
+  }
+
+  private append(stream: 'stdout' | 'stderr', bytes: Buffer): void {
+    const room = LOG_LINE_MAX_BYTES - this.partialBytes[stream];
+    if (bytes.length > room) this.partialCut[stream] = true;
+    const taken = bytes.subarray(0, Math.max(0, room));
+    if (taken.length === 0) return;
+    this.partial[stream].push(taken);
+    this.partialBytes[stream] += taken.length;
+  }
+
+  private endLine(stream: 'stdout' | 'stderr'): void {
+    // A cut multi-byte character decodes as U+FFFD; a CRLF line loses its CR.
+    const raw = Buffer.concat(this.partial[stream]).toString('utf8').replace(/\r$/, '');
+    const cut = this.partialCut[stream];
+    this.partial[stream] = [];
+    this.partialBytes[stream] = 0;
+    this.partialCut[stream] = false;
+    if (cut) this.truncated = true;
+    // Escaped here, so the history never holds a raw ESC or bidi override for a terminal to act on.
+    this.kept.push({ stream, text: escapeControls(raw, { keepLineBreaks: true }) + (cut ? ' …' : '') });
+    if (this.kept.length > this.tail) this.kept.shift();
+  }
 }
 
 /** A container name or id that is safe to put into a Docker API path, or BadParameters (nothing is called). */
@@ -251,6 +366,27 @@ export function createDockerActivities(settings: Config['docker'], egress?: Egre
     }
   };
 
+  /**
+   * Polls until an earlier attempt's restart shows (started since the step began), the container is
+   * left stopped since the step began, or the deadline passes; returns the last state seen.
+   */
+  const awaitEarlierRestart = async (
+    container: string,
+    sinceStep: (time: string | undefined) => boolean,
+    deadline: number,
+  ): Promise<ContainerState> => {
+    for (;;) {
+      const state = await inspectOrFail(container);
+      if (state.running && sinceStep(state.startedAt)) return state;
+      const stoppedSinceStep = !state.running && sinceStep(state.finishedAt);
+      // A stopped container is given a moment: the earlier restart's start may be just behind its stop.
+      if (stoppedSinceStep && Date.now() - (dockerTimeMs(state.finishedAt) ?? 0) > EARLIER_RESTART_SETTLE_MS)
+        return state;
+      if (Date.now() + EARLIER_RESTART_POLL_MS >= deadline) return state;
+      await new Promise((resolve) => setTimeout(resolve, EARLIER_RESTART_POLL_MS));
+    }
+  };
+
   /** Just before this attempt's own timeout, so the step fails with what was seen, not a bare timeout. */
   const attemptDeadline = (): number => {
     const info = activityContext()?.info;
@@ -277,19 +413,42 @@ export function createDockerActivities(settings: Config['docker'], egress?: Egre
       const before = await inspectOrFail(container);
       if (ctx.dryRun)
         return dryRun(`restart container ${container} on host ${hostLabel} (stop timeout ${t}s)`, before);
-      // At least once: if the container started after this step began, an earlier attempt (or Docker's
-      // own restart policy) already restarted it; a second restart would only cut it off again.
+      // At least once, never twice. If the container started after this step began, an earlier attempt
+      // (or Docker's own restart policy) already restarted it; a second restart would only cut it off again.
       const stepStarted = Date.parse(ctx.stepStartedAt);
-      const startedAt = dockerTimeMs(before.startedAt);
-      if (
-        before.running &&
-        startedAt !== undefined &&
-        !Number.isNaN(stepStarted) &&
-        startedAt > stepStarted
-      ) {
+      const sinceStep = (time: string | undefined): boolean => {
+        const ms = dockerTimeMs(time);
+        return ms !== undefined && !Number.isNaN(stepStarted) && ms > stepStarted;
+      };
+      if (before.running && sinceStep(before.startedAt))
         return { container, restarted: false, startedAt: before.startedAt };
+      // An earlier attempt that Temporal gave up on (timed out, or its worker died) may have asked Docker
+      // for a restart that is still under way: Docker finishes it whoever asked. Its heartbeat says so,
+      // or the container stopped after the step began. Wait for that restart instead of adding a second.
+      const earlier = earlierRestart(container);
+      if (earlier || sinceStep(before.finishedAt)) {
+        const waitingSince = earlier?.waitingSince ?? Date.now();
+        const grace = (t + EARLIER_RESTART_GRACE_S) * 1000;
+        const settled = await beating({ restarting: container, waitingSince }, () =>
+          awaitEarlierRestart(container, sinceStep, Math.min(waitingSince + grace, attemptDeadline())),
+        );
+        if (settled.running && sinceStep(settled.startedAt))
+          return { container, restarted: false, startedAt: settled.startedAt };
+        if (!settled.running && sinceStep(settled.finishedAt)) {
+          // Stopped by the earlier attempt and not started again: finish its restart with a start.
+          await mutate(container, () => client().getContainer(container).start());
+          const after = await inspectOrFail(container);
+          heartbeat({ restarted: container });
+          return { container, restarted: true, startedAt: after.startedAt };
+        }
+        if (Date.now() < waitingSince + grace)
+          throw ApplicationFailure.retryable(
+            `an earlier attempt's restart of container ${container} on host ${hostLabel} is still under way; waiting for it rather than restarting twice`,
+            FailureType.RestartInProgress,
+          );
+        // Nothing happened within the grace: the earlier attempt never reached Docker. Restart now.
       }
-      await beating({ restarting: container }, () =>
+      await beating({ restarting: container, waitingSince: Date.now() }, () =>
         mutate(container, () =>
           client(t * 1000)
             .getContainer(container)
@@ -359,6 +518,65 @@ export function createDockerActivities(settings: Config['docker'], egress?: Egre
         );
       }
       return { primary: primaryAfter, standby: verified.last };
+    },
+
+    async containerLogs({ params }) {
+      const container = containerName(params?.container);
+      const tail = optionalPositiveInt(params.tail, 'tail') ?? CONTAINER_LOGS_DEFAULT_TAIL;
+      if (tail < 1 || tail > CONTAINER_LOGS_MAX_TAIL)
+        throw badParameters(`tail must be from 1 to ${CONTAINER_LOGS_MAX_TAIL}, got ${tail}`);
+      let since: number | undefined;
+      if (params.since !== undefined && params.since !== '') {
+        const ms =
+          typeof params.since === 'string' || typeof params.since === 'number'
+            ? parseDuration(params.since)
+            : undefined;
+        if (ms === undefined)
+          throw badParameters(`since must be a duration such as 10m, got ${JSON.stringify(params.since)}`);
+        since = Math.floor((Date.now() - ms) / 1000);
+      }
+      let tty: boolean;
+      try {
+        tty = (await client().getContainer(container).inspect()).Config?.Tty === true;
+      } catch (error) {
+        if (statusOf(error) === 404) throw notFound(container);
+        throw error;
+      }
+      const signal = abortSignal();
+      // Streamed rather than buffered by dockerode, so a runaway line costs bounded memory.
+      const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+        client().modem.dial(
+          {
+            path: `/containers/${encodeURIComponent(container)}/logs?`,
+            method: 'GET',
+            isStream: true,
+            statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+            options: {
+              stdout: true,
+              stderr: true,
+              follow: false,
+              tail,
+              ...(since !== undefined ? { since } : {}),
+            },
+            ...(signal ? { abortSignal: signal } : {}),
+          },
+          (error, data) => (error ? reject(error) : resolve(data as NodeJS.ReadableStream)),
+        ),
+      ).catch((error: unknown) => {
+        throw statusOf(error) === 404 ? notFound(container) : error;
+      });
+      const lines = new LogLines(tty, tail);
+      let read = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        read += chunk.length;
+        lines.push(chunk);
+        if (read > LOG_READ_MAX_BYTES) {
+          lines.truncated = true;
+          (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+          break;
+        }
+      }
+      return { container, ...lines.finish() };
     },
 
     async containerWaitHealthy({ params }) {

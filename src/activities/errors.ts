@@ -1,12 +1,15 @@
 // Failure helpers shared by the integrations, so the workflow (and runbook retry policies) can rely on
 // one set of failure types.
 import { ApplicationFailure } from '@temporalio/common';
+import { errorMessage } from '../workflows/values';
 
 export const FailureType = {
   BadParameters: 'BadParameters',
   NotConfigured: 'NotConfigured',
   ContainerNotFound: 'ContainerNotFound',
   ContainerNotHealthy: 'ContainerNotHealthy',
+  /** An earlier attempt's restart is still under way; the next attempt waits for it again. */
+  RestartInProgress: 'RestartInProgress',
   UnexpectedStatus: 'UnexpectedStatus',
   SmtpRejected: 'SmtpRejected',
   SlackError: 'SlackError',
@@ -26,9 +29,8 @@ export function notConfigured(what: string, setting: string): ApplicationFailure
   );
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** Re-exported for the activities, which take their helpers from here. */
+export { errorMessage };
 
 export function requireString(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.trim() === '')

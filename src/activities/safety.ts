@@ -4,6 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { Config } from '../config';
+import { budgetPolicy } from '../safety-policy';
 import {
   BUDGET_WORKFLOW_TYPE,
   CONTROL_WORKFLOW_TYPE,
@@ -15,7 +16,6 @@ import {
   type AdmitAnswer,
   type BreakerPolicy,
   type BudgetAnswer,
-  type BudgetPolicy,
 } from '../workflows/safety-contract';
 
 export interface AdmitInput {
@@ -57,17 +57,6 @@ export function breakerPolicy(config: Config): BreakerPolicy {
     minTargetsForShare: s.breakerMinTargets,
     quietMs: s.breakerQuiet,
     leaseMs: s.lease,
-  };
-}
-
-export function budgetPolicy(config: Config): BudgetPolicy {
-  const s = config.safety;
-  return {
-    max: s.budgetMax,
-    windowMs: s.budgetWindow,
-    backoffMs: s.backoff,
-    backoffCoefficient: s.backoffCoefficient,
-    maxBackoffMs: s.maxBackoff,
   };
 }
 

@@ -86,6 +86,27 @@ export interface WaitHealthyResult {
   last: ContainerState;
 }
 
+export interface ContainerLogsParams extends ContainerRef {
+  /** How many of the newest lines (default 100, at most 1000). */
+  tail?: number;
+  /** Only lines written this long ago or later: a duration such as "10m" or milliseconds. */
+  since?: string | number;
+}
+
+export interface ContainerLogLine {
+  stream: 'stdout' | 'stderr';
+  /** The line, control characters written as visible escapes (\x1b), cut at 500 characters. */
+  text: string;
+}
+
+export interface ContainerLogsResult {
+  container: string;
+  /** Oldest first. */
+  lines: ContainerLogLine[];
+  /** Older lines were left out or long lines cut, to keep the incident's record small. */
+  truncated: boolean;
+}
+
 export interface HttpProbeParams {
   url: string;
   method?: string;
@@ -212,6 +233,7 @@ export interface ReboundActivities extends SafetyActivities {
   containerStop(input: StepInput<RestartParams>): Promise<ContainerState | DryRunReport>;
   containerFailover(input: StepInput<FailoverParams>): Promise<FailoverResult | DryRunReport>;
   containerWaitHealthy(input: StepInput<WaitHealthyParams>): Promise<WaitHealthyResult>;
+  containerLogs(input: StepInput<ContainerLogsParams>): Promise<ContainerLogsResult>;
   probeHttp(input: StepInput<HttpProbeParams>): Promise<HttpProbeResult>;
   probeTcp(input: StepInput<TcpProbeParams>): Promise<TcpProbeResult>;
   prometheusQuery(input: StepInput<PromQueryParams>): Promise<PromQueryResult>;

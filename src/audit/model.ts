@@ -3,7 +3,11 @@
 // note about itself. The workflow's own state (its result) only fills in what the history cannot say,
 // such as which step a timer belonged to.
 import { parseDuration } from '../runbook-lang/duration';
+import { definitionOfActivity } from '../steps/registry';
 import type { AlertNotification, IncidentInput, IncidentState } from '../workflows/contract';
+import { lockResource, releaseLockSignal } from '../workflows/safety-contract';
+import { ESCALATED_HOLD_WAIT_MS, FIRST_NOTIFICATION_WAIT_MS } from '../workflows/timers';
+import { describeAlert, isObject } from '../workflows/values';
 import {
   decodePayloads,
   durationToMs,
@@ -169,10 +173,6 @@ export function describeSafety(a: ActivityAudit): string {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
@@ -186,15 +186,6 @@ export function oneLine(value: unknown, max = 300): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const flat = text.replace(/\s+/g, ' ');
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-function describeLabels(labels: Record<string, string>): string {
-  const name = labels.alertname ?? 'alert';
-  const rest = Object.entries(labels)
-    .filter(([k]) => k !== 'alertname')
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ');
-  return `${name} {${rest}}`;
 }
 
 /** What a notification or slack message activity said, in one line. */
@@ -255,7 +246,10 @@ export function activityLines(a: ActivityAudit): string[] {
     );
   if (a.error) lines.push(`error: ${a.error.type}: ${a.error.message}`);
   if (a.params !== undefined) lines.push(`params: ${oneLine(shortenText(a.params))}`);
-  if (a.result !== undefined) lines.push(`output: ${oneLine(a.result)}`);
+  if (a.result !== undefined)
+    lines.push(
+      ...(definitionOfActivity(a.activityType)?.auditLines?.(a.result) ?? [`output: ${oneLine(a.result)}`]),
+    );
   return lines;
 }
 
@@ -365,8 +359,8 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
           event,
           'alert',
           count === 1 && !resume
-            ? `alert from ${n.source}: ${describeLabels(n.alert.labels)} ${n.alert.status}`
-            : `notification #${count} from ${n.source}: ${describeLabels(n.alert.labels)} ${n.alert.status}`,
+            ? `alert from ${n.source}: ${describeAlert(n)}`
+            : `notification #${count} from ${n.source}: ${describeAlert(n)}`,
           detail,
         );
       } else {
@@ -478,7 +472,12 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
     // Per-target locks are child workflows named after the target.
     const childStarted = event.childWorkflowExecutionStartedEventAttributes;
     if (childStarted) {
-      entry(event, 'safety', `lock taken: ${lockName(childStarted.workflowExecution?.workflowId)}`, []);
+      entry(
+        event,
+        'safety',
+        `lock taken: ${lockName(childStarted.workflowExecution?.workflowId, input?.safetyScope)}`,
+        [],
+      );
       continue;
     }
     const childFailed = event.startChildWorkflowExecutionFailedEventAttributes;
@@ -486,14 +485,19 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
       entry(
         event,
         'safety',
-        `lock busy: ${lockName(childFailed.workflowId)} is held by another incident`,
+        `lock busy: ${lockName(childFailed.workflowId, input?.safetyScope)} is held by another incident`,
         [],
       );
       continue;
     }
     const released = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
-    if (released && released.signalName === 'release') {
-      entry(event, 'safety', `lock released: ${lockName(released.workflowExecution?.workflowId)}`, []);
+    if (released && released.signalName === releaseLockSignal.name) {
+      entry(
+        event,
+        'safety',
+        `lock released: ${lockName(released.workflowExecution?.workflowId, input?.safetyScope)}`,
+        [],
+      );
       continue;
     }
 
@@ -656,11 +660,9 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
   return record;
 }
 
-/** lock/<scope>/<resource> -> <resource>. */
-function lockName(workflowId: string | null | undefined): string {
-  const id = workflowId ?? '?';
-  const parts = id.split('/');
-  return parts.length > 2 && parts[0] === 'lock' ? parts.slice(2).join('/') : id;
+/** lock/<scope>/<resource> -> <resource>, as the incident's safety scope (default "default") named it. */
+function lockName(workflowId: string | null | undefined, safetyScope: string | undefined): string {
+  return lockResource(workflowId ?? '?', safetyScope ?? 'default');
 }
 
 function isRunbookStep(input: IncidentInput | undefined, stepId: string): boolean {
@@ -690,9 +692,9 @@ function labelTimers(record: AuditRecord): void {
         step.type === 'approval' ? `approval wait for step ${step.id}` : `sleep step ${step.id}`;
     else if (holdMs !== undefined && timer.durationMs === holdMs)
       timer.purpose = 'hold open: waiting for the alert to resolve';
-    else if (timer.durationMs === 3_600_000)
+    else if (timer.durationMs === ESCALATED_HOLD_WAIT_MS)
       timer.purpose = 'escalated: waiting for the alert to resolve or a close';
-    else if (timer.durationMs === 60_000 && timer.startedEventId < 10)
+    else if (timer.durationMs === FIRST_NOTIFICATION_WAIT_MS && timer.startedEventId < 10)
       timer.purpose = 'waiting for the first alert';
   }
 }

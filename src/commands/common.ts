@@ -12,6 +12,7 @@ import {
   type Config,
   type SettingKey,
 } from '../config';
+import { GRPC, grpcCode, grpcMessage } from '../grpc-status';
 import { connectClient } from '../temporal-connection';
 import { printErr } from '../terminal-text';
 
@@ -60,31 +61,13 @@ export class UserError extends Error {
   }
 }
 
-// gRPC status codes: NOT_FOUND, DEADLINE_EXCEEDED, UNAVAILABLE.
-const GRPC_NOT_FOUND = 5;
-const GRPC_DEADLINE_EXCEEDED = 4;
-const GRPC_UNAVAILABLE = 14;
-
-/** The gRPC status code of an error or of any error it wraps. */
-function grpcCode(error: unknown): number | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? '';
 }
 
-/** The innermost message of an error chain: gRPC's own words rather than the SDK's wrapper. */
+/** The innermost message of an error chain, its first line: gRPC's own words rather than the SDK's wrapper. */
 function rootMessage(error: unknown): string {
-  let e: unknown = error;
-  for (let depth = 0; depth < 5 && e instanceof Error && e.cause instanceof Error; depth++) e = e.cause;
-  // gRPC prefixes its status ("5 NOT_FOUND: "); the words after it are what a person needs.
-  return firstLine(e instanceof Error ? e.message : String(e)).replace(/^\d+ [A-Z_]+: /, '');
+  return firstLine(grpcMessage(error));
 }
 
 /** Where the failing command was pointed, for messages that name it. */
@@ -121,8 +104,8 @@ export function describeFailure(
   const code = grpcCode(error);
   const text = error instanceof Error ? error.message : String(error);
   if (
-    code === GRPC_UNAVAILABLE ||
-    code === GRPC_DEADLINE_EXCEEDED ||
+    code === GRPC.UNAVAILABLE ||
+    code === GRPC.DEADLINE_EXCEEDED ||
     /Failed to connect|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|No connection established|Deadline passed|DEADLINE_EXCEEDED|UNAVAILABLE/i.test(
       text,
     )
@@ -131,7 +114,7 @@ export function describeFailure(
       message: `cannot reach Temporal${where}: ${rootMessage(error)}. Is it running (\`rebound dev\`), and is TEMPORAL_ADDRESS right?`,
       exitCode: EXIT.unavailable,
     };
-  if (code === GRPC_NOT_FOUND) return { message: rootMessage(error), exitCode: EXIT.notFound };
+  if (code === GRPC.NOT_FOUND) return { message: rootMessage(error), exitCode: EXIT.notFound };
   return { message: firstLine(text) || name || 'unexpected error', exitCode: EXIT.failed };
 }
 

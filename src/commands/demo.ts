@@ -6,13 +6,14 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Command } from 'commander';
-import Docker from 'dockerode';
-import { dockerOptions } from '../activities/docker';
+import type Docker from 'dockerode';
+import type * as DockerActivities from '../activities/docker';
 import { SETTINGS, flagName, flagProperty, type Config, type SettingKey } from '../config';
 import { spawnDevProcess, type DevProcess } from '../demo/dev-process';
 import { demoImage, NoDemoImage } from '../demo/image';
 import { followIncident, type NarrationLine } from '../demo/narrate';
 import { escapeControls } from '../terminal-text';
+import { withTimeout } from '../with-timeout';
 import {
   breakService,
   createDemoService,
@@ -106,20 +107,6 @@ function reason(error: unknown): string {
   return escapeControls(cause ?? (e.message || e.code || String(error)));
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** ready: receiver and Temporal answer; degraded: the receiver answers but not Temporal; down: nothing answers. */
 async function receiverState(base: string): Promise<'ready' | 'degraded' | 'down'> {
   try {
@@ -190,9 +177,14 @@ interface DemoContext {
 
 async function connectDocker(ctx: DemoContext): Promise<Docker> {
   const where = ctx.config.docker.host?.trim() || 'unix:///var/run/docker.sock';
+  // Loaded here, not at the top: every other command starts without the Docker client.
+  /* eslint-disable @typescript-eslint/no-require-imports -- deferred on purpose (above) */
+  const DockerClient = require('dockerode') as typeof Docker;
+  const { dockerOptions } = require('../activities/docker') as typeof DockerActivities;
+  /* eslint-enable @typescript-eslint/no-require-imports */
   let docker: Docker;
   try {
-    docker = new Docker({ ...dockerOptions(ctx.config.docker), timeout: 30_000 });
+    docker = new DockerClient({ ...dockerOptions(ctx.config.docker), timeout: 30_000 });
   } catch (error) {
     throw new UserError((error as Error).message, DEMO_EXIT.usage);
   }

@@ -15,14 +15,24 @@ import { loadRunbooks } from '../runbooks/catalog';
 import { logger, setLogLevel } from '../log';
 import { InvalidRunbooksError, loadCatalog, startReceiver, type Receiver } from '../receiver';
 import type { RunbookCatalog } from '../runbooks/catalog';
-import { ROUTE_MODULES } from '../receiver/routes';
+import type * as ReceiverRoutes from '../receiver/routes';
 import { locateTemporalCli, temporalCliVersion } from '../temporal-cli';
 import { connectWorkerConnection, lazyClient } from '../temporal-connection';
-import { createWorkers, installRuntime, type WorkerSet } from '../worker';
+import type * as WorkerModule from '../worker';
+import type { WorkerSet } from '../worker';
 import { UserError, action, configFromOptions, withSettings } from './common';
 
 const log = logger('rebound');
 const ALL_SETTINGS: SettingKey[] = SETTINGS.map((s) => s.key);
+
+/**
+ * The receiver's routes, loaded when a receiver starts, not when the CLI does: they bring the Slack
+ * client, and every other command (`rebound replay` above all) should start without it.
+ */
+function routeModules(): typeof ReceiverRoutes.ROUTE_MODULES {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (above)
+  return (require('../receiver/routes') as typeof ReceiverRoutes).ROUTE_MODULES;
+}
 
 /** Runs stop steps in order on SIGINT/SIGTERM; a second signal forces exit. */
 function onShutdown(steps: Array<[string, () => Promise<void>]>): Promise<void> {
@@ -136,6 +146,10 @@ async function runWorkerUntilSignal(
   options: { outboxFile?: string } = {},
 ): Promise<WorkerSet> {
   checkSecrets(config);
+  // Loaded here, not at the top: the worker brings the activities (Docker, mail, Slack clients), and
+  // every other command (`rebound replay` above all) should start without them.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (above)
+  const { createWorkers, installRuntime } = require('../worker') as typeof WorkerModule;
   installRuntime(config.log.level);
   let connection;
   try {
@@ -221,7 +235,7 @@ export function registerDevCommands(program: Command): void {
       const client = lazyClient(config);
       try {
         // The receiver first: its URL is what notifications link to when receiver.publicUrl is unset.
-        receiver = await startReceiver(config, client, ROUTE_MODULES, { catalog });
+        receiver = await startReceiver(config, client, routeModules(), { catalog });
         config.receiver.publicUrl ??= receiver.url;
         workers = await runWorkerUntilSignal(config, { outboxFile: outbox });
       } catch (error) {
@@ -290,7 +304,7 @@ export function registerDevCommands(program: Command): void {
       if (problems.length > 0) throw new UserError(problems.join('\n'));
       const catalog = catalogOrExit(config);
       const client = lazyClient(config);
-      const receiver = await startReceiver(config, client, ROUTE_MODULES, { catalog });
+      const receiver = await startReceiver(config, client, routeModules(), { catalog });
       process.stdout.write(
         `Rebound receiver listening on ${receiver.url} (Temporal ${config.temporal.address})\n`,
       );

@@ -3,20 +3,18 @@
 // and how to fix it, before an incident finds out. Exit 0 without problems, 1 with any; --json for scripts.
 import type { Command } from 'commander';
 import { SETTINGS, type SettingKey } from '../config';
-import {
-  CHECK_TIMEOUT_MS,
-  checkDocker,
-  checkPrometheus,
-  checkRunbooks,
-  checkSlack,
-  checkSmtp,
-  checkTemporal,
-  checkWebhook,
-  runbookNeeds,
-  why,
-  withTimeout,
-  type CheckResult,
-} from '../doctor/checks';
+import type * as Checks from '../doctor/checks';
+import type { CheckResult } from '../doctor/checks';
+
+/**
+ * The checks, loaded when the doctor runs, not when the CLI starts: they bring the Docker, mail and
+ * Slack clients, and every other command (`rebound replay` above all) should start without them.
+ */
+function loadChecks(): typeof Checks {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose (above)
+  return require('../doctor/checks') as typeof Checks;
+}
+import { withTimeout } from '../with-timeout';
 import { action, configFromOptions, withSettings } from './common';
 
 const ALL_SETTINGS: SettingKey[] = SETTINGS.map((s) => s.key);
@@ -28,6 +26,7 @@ async function bounded(
   check: () => Promise<CheckResult | CheckResult[]>,
   ms: number,
 ): Promise<CheckResult[]> {
+  const { why } = loadChecks();
   try {
     const result = await withTimeout(check(), ms, name);
     return Array.isArray(result) ? result : [result];
@@ -66,6 +65,17 @@ export function registerDoctorCommands(program: Command): void {
     action(async (options: Record<string, unknown>) => {
       const { json, ...settings } = options;
       const config = configFromOptions(settings);
+      const {
+        CHECK_TIMEOUT_MS,
+        checkDocker,
+        checkPrometheus,
+        checkRunbooks,
+        checkSlack,
+        checkSmtp,
+        checkTemporal,
+        checkWebhook,
+        runbookNeeds,
+      } = loadChecks();
       const runbooks = checkRunbooks(config);
       const needs = runbookNeeds(runbooks.runbooks, config);
       // Independent checks run at once; each is bounded, so the whole takes seconds even when all fail.

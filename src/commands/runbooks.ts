@@ -9,11 +9,8 @@ import type { RunbookSnapshot } from '../runbook-lang/types';
 import { checkRunbookDir, validateRunbookText } from '../runbooks/catalog';
 import { formatPlan, planIncident } from '../runbooks/plan';
 import { jsonForTerminal, printOut } from '../terminal-text';
+import { isObject } from '../workflows/values';
 import { action, configFromOptions, UserError, withSettings } from './common';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 function stringMap(value: unknown): Record<string, string> {
   if (!isObject(value)) return {};

@@ -2,7 +2,7 @@
 // target has left of its remediation budget.
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { budgetPolicy } from '../activities/safety';
+import { budgetPolicy } from '../safety-policy';
 import type { Config } from '../config';
 import { formatDuration } from '../runbook-lang/duration';
 import { escapedStrings, jsonForTerminal, printOut } from '../terminal-text';
@@ -126,20 +126,27 @@ export function registerSafetyCommands(program: Command): void {
       .description('Let automation act again (all, or one runbook); --breaker also closes an open breaker')
       .requiredOption('--as <name>', 'who is resuming (recorded)')
       .option('--runbook <name>', 'resume only this runbook')
-      .option('--breaker', 'close the breaker'),
+      .option('--breaker', 'close the breaker')
+      .option('--reason <text>', 'why (recorded)'),
     section('temporal'),
   ).action(
     action(async (options: Record<string, unknown>) => {
-      const { as, runbook, breaker, ...rest } = options as {
+      const { as, runbook, breaker, reason, ...rest } = options as {
         as: string;
         runbook?: string;
         breaker?: boolean;
+        reason?: string;
       };
       const config = configFromOptions(rest);
       await withTemporal(config, (client) =>
         client.workflow.executeUpdateWithStart(resumeUpdate, {
           args: [
-            { identity: as, ...(runbook ? { runbook } : {}), ...(breaker ? { closeBreaker: true } : {}) },
+            {
+              identity: as,
+              ...(runbook ? { runbook } : {}),
+              ...(breaker ? { closeBreaker: true } : {}),
+              ...(reason ? { reason } : {}),
+            },
           ],
           startWorkflowOperation: controlStart(config),
         }),

@@ -78,20 +78,28 @@ async function existingImage(docker: Docker): Promise<string | undefined> {
   return tags.find((tag) => /^(?:[^/]+\/)*busybox:[^:]+$/.test(tag) && !tag.endsWith(':<none>'));
 }
 
-/** Imports a root file system holding only a static busybox and the applets the demo uses. */
-async function buildImage(docker: Docker, busybox: string): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-demo-image-'));
+/**
+ * Imports, as image `name`, a root file system holding only a static busybox and links for the
+ * given applets. The demo builds its image with it, and the tests theirs.
+ */
+export async function importBusyboxImage(
+  docker: Docker,
+  busybox: string,
+  name: string,
+  applets: readonly string[],
+): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-busybox-image-'));
   try {
     const root = path.join(dir, 'root');
     mkdirSync(path.join(root, 'bin'), { recursive: true });
     mkdirSync(path.join(root, 'tmp'), { recursive: true });
     copyFileSync(busybox, path.join(root, 'bin', 'busybox'));
-    for (const applet of APPLETS) symlinkSync('busybox', path.join(root, 'bin', applet));
+    for (const applet of new Set(applets)) symlinkSync('busybox', path.join(root, 'bin', applet));
     const tarFile = path.join(dir, 'root.tar');
     const tar = spawnSync('tar', ['-C', root, '-cf', tarFile, '.'], { encoding: 'utf8' });
-    if (tar.status !== 0) throw new NoDemoImage(`cannot build the demo image: tar failed: ${tar.stderr}`);
-    const [repo, tag] = DEMO_IMAGE.split(':') as [string, string];
-    const stream = await docker.importImage(tarFile, { repo, tag });
+    if (tar.status !== 0) throw new NoDemoImage(`cannot build the image ${name}: tar failed: ${tar.stderr}`);
+    const [repo, tag] = name.split(':') as [string, string | undefined];
+    const stream = await docker.importImage(tarFile, { repo, tag: tag ?? 'latest' });
     await new Promise<void>((resolve, reject) =>
       docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
     );
@@ -109,6 +117,6 @@ export async function demoImage(docker: Docker): Promise<DemoImage> {
     throw new NoDemoImage(
       'no image to run the demo service: the engine has no busybox image and this host has no static busybox to build one; fix: apt-get install busybox-static (or docker pull busybox)',
     );
-  await buildImage(docker, busybox);
+  await importBusyboxImage(docker, busybox, DEMO_IMAGE, APPLETS);
   return { name: DEMO_IMAGE, origin: `built from ${busybox}, kept for next time` };
 }

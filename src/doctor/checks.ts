@@ -10,12 +10,15 @@ import Docker from 'dockerode';
 import nodemailer from 'nodemailer';
 import { dockerOptions } from '../activities/docker';
 import { receiverAuthProblems, type Config } from '../config';
+import { slackClientLogger } from '../log';
 import { checkRunbookDir } from '../runbooks/catalog';
 import type { RunbookSnapshot } from '../runbook-lang/types';
 import { dockerTaskQueue } from '../task-queues';
 import { clientConnectionOptions } from '../temporal-connection';
+import { routesToDockerHost } from '../steps/registry';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { escapeControls } from '../terminal-text';
+import { withTimeout } from '../with-timeout';
 
 export type CheckStatus = 'ok' | 'warning' | 'problem';
 
@@ -68,20 +71,6 @@ export function withoutCredentials(url: string): string {
   }
 }
 
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function formatDays(ms: number): string {
   const days = ms / 86_400_000;
   return days >= 1 ? `${Number.isInteger(days) ? days : days.toFixed(1)}d` : `${Math.round(ms / 3_600_000)}h`;
@@ -108,7 +97,7 @@ export function runbookNeeds(runbooks: RunbookSnapshot[], config: Config): Runbo
   for (const { runbook } of runbooks) {
     const defaultChannel = runbook.notifications?.slack?.channel;
     for (const step of runbook.steps) {
-      if (step.type.startsWith('container.')) {
+      if (routesToDockerHost(step.type)) {
         if (step.host) hosts.add(step.host);
         else docker = true;
       }
@@ -504,7 +493,8 @@ export async function checkSlack(config: Config, needs: RunbookNeeds): Promise<C
     slackApiUrl: config.slack.apiUrl,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
-    timeout: 3000,
+    timeout: CHECK_TIMEOUT_MS,
+    logger: slackClientLogger(),
   });
   const results: CheckResult[] = [];
   try {

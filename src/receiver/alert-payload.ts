@@ -3,6 +3,7 @@
 // wrong shape is refused with a message naming where it is.
 import { createHash } from 'node:crypto';
 import type { AlertSnapshot } from '../workflows/contract';
+import { isObject } from '../workflows/values';
 import { HttpError } from './http';
 
 /** One webhook after validation: where it came from and each alert on its own status. */
@@ -27,10 +28,6 @@ export class PayloadError extends HttpError {
 }
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 function describe(value: unknown): string {
   if (value === null) return 'null';

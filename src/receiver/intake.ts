@@ -15,6 +15,7 @@ import { encodeUnifiedSearchAttributes } from '@temporalio/common/lib/converter/
 import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config';
+import { GRPC, grpcCode } from '../grpc-status';
 import { logger } from '../log';
 import type { RunbookCatalog } from '../runbooks/catalog';
 import {
@@ -25,15 +26,7 @@ import {
   type AlertSnapshot,
   type IncidentInput,
 } from '../workflows/contract';
-import {
-  SA_ALERTNAME,
-  SA_DRY_RUN,
-  SA_PHASE,
-  SA_RUNBOOK,
-  SA_SEVERITY,
-  SA_STATUS,
-  SA_TARGET,
-} from '../workflows/search-attributes';
+import { identityAttributes, progressAttributes } from '../workflows/search-attributes';
 import type { ReceiverMetrics } from './metrics';
 import type { WebhookBatch } from './alert-payload';
 
@@ -78,18 +71,6 @@ const MAX_WORKFLOW_ID = 1000;
 const MAX_ATTRIBUTE = 256;
 // Different incidents are handed over in parallel, up to this many calls at once.
 const PARALLEL = 16;
-// gRPC status codes that mean the request itself is wrong; anything else is worth a retry.
-const GRPC_INVALID_ARGUMENT = 3;
-
-/** The gRPC status code of an error or of any error it wraps. */
-export function grpcCode(error: unknown): number | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
 
 function clip(text: string): string {
   return text.length > MAX_ATTRIBUTE ? text.slice(0, MAX_ATTRIBUTE) : text;
@@ -103,15 +84,17 @@ async function signalWithStart(
 ): Promise<boolean> {
   const { client, config } = deps;
   const converter = client.options.loadedDataConverter;
-  const alert = notification.alert;
   const attributes = new TypedSearchAttributes([
-    { key: SA_RUNBOOK, value: clip(input.snapshot.runbook.name) },
-    { key: SA_TARGET, value: clip(input.targetKey) },
-    { key: SA_ALERTNAME, value: clip(alert.labels.alertname ?? '') },
-    { key: SA_SEVERITY, value: clip(alert.labels.severity ?? '') },
-    { key: SA_STATUS, value: 'open' },
-    { key: SA_PHASE, value: 'detect' },
-    { key: SA_DRY_RUN, value: input.dryRun },
+    ...identityAttributes(
+      {
+        runbook: input.snapshot.runbook.name,
+        targetKey: input.targetKey,
+        labels: notification.alert.labels,
+        dryRun: input.dryRun,
+      },
+      clip,
+    ),
+    ...progressAttributes('detect', 'open'),
   ]);
   const inputPayloads = await encodeToPayloads(converter, input);
   const signalPayloads = await encodeToPayloads(converter, notification);
@@ -243,7 +226,7 @@ export async function deliverBatch(
     } catch (error) {
       deps.metrics.temporalErrors.inc({ operation });
       const message = (error as Error).message;
-      if (grpcCode(error) === GRPC_INVALID_ARGUMENT) {
+      if (grpcCode(error) === GRPC.INVALID_ARGUMENT) {
         p.result.outcome = 'rejected';
         p.result.error = `Temporal refused the incident: ${message}`;
       } else {

@@ -5,7 +5,8 @@
 // the request, and not following it means no request forgery can be steered through us.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
-import { createSlackClient, escapeMrkdwn, incidentBlocks } from '../activities/slack';
+import { escapeMrkdwn, incidentBlocks } from '../slack/blocks';
+import { createSlackClient } from '../slack/client';
 import { ApprovalError, applyDecision, type DecisionResult } from '../approvals';
 import type { Config } from '../config';
 import { logger } from '../log';

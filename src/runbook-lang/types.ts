@@ -4,38 +4,18 @@
 export const PHASES = ['detect', 'assess', 'remediate', 'validate', 'escalate'] as const;
 export type Phase = (typeof PHASES)[number];
 
-/** Step types whose work is done by an activity. */
-export const ACTIVITY_STEP_TYPES = [
-  'container.inspect',
-  'container.restart',
-  'container.start',
-  'container.stop',
-  'container.failover',
-  'container.wait-healthy',
-  'probe.http',
-  'probe.tcp',
-  'prometheus.query',
-  'impact.assess',
-  'http.call',
-  'notify',
-] as const;
-
-/** Step types the interpreter carries out itself (timers, updates, control flow). */
-export const CONTROL_STEP_TYPES = ['approval', 'sleep', 'escalate'] as const;
-
-export const STEP_TYPES = [...ACTIVITY_STEP_TYPES, ...CONTROL_STEP_TYPES] as const;
-export type ActivityStepType = (typeof ACTIVITY_STEP_TYPES)[number];
-export type ControlStepType = (typeof CONTROL_STEP_TYPES)[number];
-export type StepType = (typeof STEP_TYPES)[number];
-
-/** Step types that change the world; dry-run, pause and the safety guards apply to these. */
-export const MUTATING_STEP_TYPES: readonly StepType[] = [
-  'container.restart',
-  'container.start',
-  'container.stop',
-  'container.failover',
-  'http.call',
-];
+// The step types and their lists are derived from the step definitions (src/steps/); re-exported here
+// for the modules that read them with the rest of the runbook format.
+export {
+  ACTIVITY_STEP_TYPES,
+  CONTROL_STEP_TYPES,
+  MUTATING_STEP_TYPES,
+  STEP_TYPES,
+  type ActivityStepType,
+  type ControlStepType,
+  type StepType,
+} from '../steps/registry';
+import type { StepType } from '../steps/registry';
 
 /** Durations are Temporal/ms-style strings ("500ms", "30s", "5m", "1h") or milliseconds. */
 export type Duration = string | number;

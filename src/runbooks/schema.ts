@@ -1,11 +1,9 @@
-// The runbook JSON Schema, built from the same tables the validator uses. runbooks/runbook.schema.json
-// is this schema written out (`npm run schema:runbooks`); a test keeps the two identical.
-import { PHASES, STEP_TYPES } from '../runbook-lang/types';
-import { STEP_TYPE_SPECS, type ParamSpec } from './step-params';
-
-type Schema = Record<string, unknown>;
-
-const TEMPLATE = { type: 'string', pattern: '\\{\\{', description: 'A {{ template }} producing the value.' };
+// The runbook JSON Schema; each step type's parameters come from its definition (src/steps/), as the
+// validator's do. runbooks/runbook.schema.json is this schema written out (`npm run schema:runbooks`);
+// a test keeps the two identical.
+import { PHASES } from '../runbook-lang/types';
+import { paramSchema, type Schema } from '../steps/params';
+import { STEP_DEFINITIONS, STEP_TYPES } from '../steps/registry';
 
 const duration: Schema = {
   type: ['string', 'integer'],
@@ -38,79 +36,9 @@ const retry: Schema = {
   },
 };
 
-function paramSchema(spec: ParamSpec): Schema {
-  const base: Schema = { description: spec.description };
-  let own: Schema;
-  switch (spec.kind) {
-    case 'string':
-      own = spec.allowed ? { type: 'string', enum: [...spec.allowed] } : { type: 'string' };
-      break;
-    case 'integer':
-    case 'number':
-      own = { type: spec.kind, ...(spec.minimum !== undefined ? { minimum: spec.minimum } : {}) };
-      break;
-    case 'boolean':
-      own = { type: 'boolean' };
-      break;
-    case 'duration':
-      own = { type: ['string', 'integer'] };
-      break;
-    case 'string-list':
-      own = { type: 'array', items: { type: 'string' } };
-      break;
-    case 'string-or-list':
-      own = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
-      break;
-    case 'status':
-      own = { anyOf: [{ type: 'integer' }, { type: 'array', items: { type: 'integer' } }] };
-      break;
-    case 'string-map':
-      own = { type: 'object', additionalProperties: { type: 'string' } };
-      break;
-    case 'headers':
-      own = {
-        type: 'object',
-        additionalProperties: {
-          anyOf: [
-            { type: 'string' },
-            {
-              type: 'object',
-              required: ['secret'],
-              additionalProperties: false,
-              properties: {
-                secret: { type: 'string', description: 'Name of a secret the worker holds.' },
-                prefix: { type: 'string', description: 'Sent before the value, e.g. "Bearer ".' },
-              },
-            },
-          ],
-        },
-      };
-      break;
-    case 'reminders':
-      own = {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['after', 'channel'],
-          additionalProperties: false,
-          properties: {
-            after: duration,
-            channel: { type: 'string', enum: ['slack', 'email'] },
-            to: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
-          },
-        },
-      };
-      break;
-    case 'any':
-      return base;
-  }
-  // Any parameter may be a template producing the value at run time.
-  return spec.kind === 'string' && !spec.allowed ? { ...base, ...own } : { ...base, anyOf: [own, TEMPLATE] };
-}
-
 /** Per-type `with` schemas, for editors: completion and hints for each step type's parameters. */
 function perTypeParams(): Schema[] {
-  return Object.entries(STEP_TYPE_SPECS).map(([type, spec]) => ({
+  return Object.entries(STEP_DEFINITIONS).map(([type, spec]) => ({
     if: { properties: { type: { const: type } }, required: ['type'] },
     then: {
       properties: {

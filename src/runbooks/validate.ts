@@ -17,7 +17,6 @@ import { MatcherError, parseMatcher } from '../runbook-lang/matchers';
 import { headerValueProblem } from '../runbook-lang/secret-refs';
 import {
   PHASES,
-  STEP_TYPES,
   type Duration,
   type Matcher,
   type OnFailure,
@@ -28,8 +27,11 @@ import {
   type Step,
   type StepType,
 } from '../runbook-lang/types';
+import type { ParamKind, ParamSpec } from '../steps/definition';
+import { PARAM_KINDS, literalSchema } from '../steps/params';
+import { STEP_DEFINITIONS, isStepType, routesToDockerHost } from '../steps/registry';
+import { isObject } from '../workflows/values';
 import { runbookSchema } from './schema';
-import { STEP_TYPE_SPECS, isContainerStep, type ParamSpec } from './step-params';
 
 export interface RunbookProblem {
   file: string;
@@ -141,10 +143,6 @@ class FileChecker {
   lineOf(path: readonly PathSegment[]): number {
     return this.position(this.nodeAt(path)?.range?.[0]).line;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function pointerToPath(pointer: string): PathSegment[] {
@@ -440,88 +438,101 @@ function checkParamValue(
           path,
           `${type} parameter "${name}" is ${JSON.stringify(literal)}, not ${CONTAINER_NAME_RULE}`,
         );
-  const bad = (expected: string): void =>
-    checker.report(path, `${type} parameter "${name}" must be ${expected}, not ${typeOfValue(value)}`);
-  switch (spec.kind) {
-    case 'string':
-      if (typeof value !== 'string') bad('a string');
-      else if (spec.allowed && !spec.allowed.includes(value))
-        checker.report(
-          path,
-          `${type} parameter "${name}" is "${value}"; allowed: ${spec.allowed.join(', ')}`,
-        );
-      break;
-    case 'integer':
-    case 'number':
-      if (typeof value !== 'number' || (spec.kind === 'integer' && !Number.isInteger(value)))
-        bad(spec.kind === 'integer' ? 'a whole number' : 'a number');
-      else if (spec.minimum !== undefined && value < spec.minimum)
-        checker.report(path, `${type} parameter "${name}" is ${value} but must be at least ${spec.minimum}`);
-      break;
-    case 'boolean':
-      if (typeof value !== 'boolean') bad('true or false');
-      break;
-    case 'duration':
-      checkDuration(checker, path, value, `${type} parameter "${name}"`);
-      break;
-    case 'string-list':
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) bad('a list of strings');
-      break;
-    case 'string-or-list':
-      if (typeof value !== 'string' && (!Array.isArray(value) || value.some((v) => typeof v !== 'string')))
-        bad('a string or a list of strings');
-      break;
-    case 'status':
-      if (!Number.isInteger(value) && (!Array.isArray(value) || value.some((v) => !Number.isInteger(v))))
-        bad('a status code or a list of status codes');
-      break;
-    case 'string-map':
-      if (!isObject(value) || Object.values(value).some((v) => typeof v !== 'string'))
-        bad('a mapping of strings');
-      break;
-    case 'headers':
-      if (!isObject(value)) {
-        bad('a mapping of header name to a string or { secret: NAME }');
-        break;
-      }
-      for (const [header, headerValue] of Object.entries(value)) {
-        const problem = headerValueProblem(header, headerValue);
-        if (problem) checker.report([...path, header], `${type} ${problem}`);
-      }
-      break;
-    case 'reminders':
-      if (!Array.isArray(value)) {
-        bad('a list of { after, channel, to? }');
-        break;
-      }
-      value.forEach((reminder, i) => {
-        const at = [...path, i];
-        if (!isObject(reminder))
-          return checker.report(
-            at,
-            `reminder ${i + 1} must be a mapping { after: 5m, channel: slack|email, to?: ... }`,
-          );
-        for (const key of Object.keys(reminder))
-          if (!['after', 'channel', 'to'].includes(key))
-            checker.report(
-              [...at, key],
-              `unknown key "${key}" in reminder; allowed keys: after, channel, to`,
-              'key',
-            );
-        if (reminder.after === undefined)
-          checker.report(at, 'reminder is missing "after" (how long to wait before reminding, e.g. 5m)');
-        else checkDuration(checker, [...at, 'after'], reminder.after, 'reminder after');
-        if (reminder.channel !== 'slack' && reminder.channel !== 'email')
-          checker.report(
-            reminder.channel === undefined ? at : [...at, 'channel'],
-            `reminder channel must be slack or email, not ${typeOfValue(reminder.channel)}`,
-          );
-      });
-      break;
-    case 'any':
-      break;
-  }
+  const ownCheck = OWN_CHECKS[spec.kind];
+  if (ownCheck) return ownCheck(checker, path, name, value, type);
+  // Everything else is checked against the parameter's JSON Schema, the one the editor schema holds.
+  const validate = literalValidator(spec);
+  if (validate(value)) return;
+  const error = validate.errors?.[0];
+  if (error?.instancePath === '' && error.keyword === 'enum')
+    checker.report(
+      path,
+      `${type} parameter "${name}" is "${String(value)}"; allowed: ${(spec.allowed ?? []).join(', ')}`,
+    );
+  else if (error?.instancePath === '' && error.keyword === 'minimum')
+    checker.report(
+      path,
+      `${type} parameter "${name}" is ${String(value)} but must be at least ${spec.minimum}`,
+    );
+  else if (error?.instancePath === '' && error.keyword === 'maximum')
+    checker.report(
+      path,
+      `${type} parameter "${name}" is ${String(value)} but must be at most ${spec.maximum}`,
+    );
+  else
+    checker.report(
+      path,
+      `${type} parameter "${name}" must be ${PARAM_KINDS[spec.kind].expected ?? 'valid'}, not ${typeOfValue(value)}`,
+    );
 }
+
+const literalValidators = new WeakMap<ParamSpec, ReturnType<Ajv['compile']>>();
+let paramAjv: Ajv | undefined;
+function literalValidator(spec: ParamSpec): ReturnType<Ajv['compile']> {
+  let validate = literalValidators.get(spec);
+  if (!validate) {
+    paramAjv ??= new Ajv({ strict: false });
+    validate = paramAjv.compile(literalSchema(spec));
+    literalValidators.set(spec, validate);
+  }
+  return validate;
+}
+
+type OwnCheck = (
+  checker: FileChecker,
+  path: PathSegment[],
+  name: string,
+  value: unknown,
+  type: string,
+) => void;
+
+/** Kinds with rules a JSON Schema cannot state (a duration's syntax, secret references, reminders' messages). */
+const OWN_CHECKS: Partial<Record<ParamKind, OwnCheck>> = {
+  duration: (checker, path, name, value, type) =>
+    checkDuration(checker, path, value, `${type} parameter "${name}"`),
+  headers: (checker, path, name, value, type) => {
+    if (!isObject(value))
+      return checker.report(
+        path,
+        `${type} parameter "${name}" must be a mapping of header name to a string or { secret: NAME }, not ${typeOfValue(value)}`,
+      );
+    for (const [header, headerValue] of Object.entries(value)) {
+      const problem = headerValueProblem(header, headerValue);
+      if (problem) checker.report([...path, header], `${type} ${problem}`);
+    }
+  },
+  reminders: (checker, path, name, value, type) => {
+    if (!Array.isArray(value))
+      return checker.report(
+        path,
+        `${type} parameter "${name}" must be a list of { after, channel, to? }, not ${typeOfValue(value)}`,
+      );
+    value.forEach((reminder, i) => {
+      const at = [...path, i];
+      if (!isObject(reminder))
+        return checker.report(
+          at,
+          `reminder ${i + 1} must be a mapping { after: 5m, channel: slack|email, to?: ... }`,
+        );
+      for (const key of Object.keys(reminder))
+        if (!['after', 'channel', 'to'].includes(key))
+          checker.report(
+            [...at, key],
+            `unknown key "${key}" in reminder; allowed keys: after, channel, to`,
+            'key',
+          );
+      if (reminder.after === undefined)
+        checker.report(at, 'reminder is missing "after" (how long to wait before reminding, e.g. 5m)');
+      else checkDuration(checker, [...at, 'after'], reminder.after, 'reminder after');
+      if (reminder.channel !== 'slack' && reminder.channel !== 'email')
+        checker.report(
+          reminder.channel === undefined ? at : [...at, 'channel'],
+          `reminder channel must be slack or email, not ${typeOfValue(reminder.channel)}`,
+        );
+    });
+  },
+  any: () => {},
+};
 
 function checkStepParams(
   checker: FileChecker,
@@ -530,7 +541,7 @@ function checkStepParams(
   params: Record<string, unknown>,
   stepName: string,
 ): void {
-  const spec = STEP_TYPE_SPECS[type];
+  const spec = STEP_DEFINITIONS[type];
   const known = Object.keys(spec.params);
   for (const [name, value] of Object.entries(params)) {
     const paramSpec = spec.params[name];
@@ -629,11 +640,8 @@ function semanticProblems(checker: FileChecker, data: Record<string, unknown>): 
         );
       else [highestPhase, highestPhaseStep] = [phaseIndex, id];
     }
-    const type =
-      typeof step.type === 'string' && (STEP_TYPES as readonly string[]).includes(step.type)
-        ? (step.type as StepType)
-        : undefined;
-    if (step.host !== undefined && type && !isContainerStep(type))
+    const type = isStepType(step.type) ? step.type : undefined;
+    if (step.host !== undefined && type && !routesToDockerHost(type))
       checker.report(
         [...path, 'host'],
         `${stepName} is ${type}; host applies to container.* steps only`,

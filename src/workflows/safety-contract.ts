@@ -16,6 +16,13 @@ export function controlWorkflowId(taskQueue: string): string {
 export function lockWorkflowId(taskQueue: string, resource: string): string {
   return `lock/${taskQueue}/${resource}`;
 }
+/** The resource a lock's workflow id names (lockWorkflowId backwards); another id comes back whole. */
+export function lockResource(workflowId: string, taskQueue?: string): string {
+  const prefix = taskQueue === undefined ? undefined : `lock/${taskQueue}/`;
+  if (prefix !== undefined && workflowId.startsWith(prefix)) return workflowId.slice(prefix.length);
+  const parts = workflowId.split('/');
+  return parts.length > 2 && parts[0] === 'lock' ? parts.slice(2).join('/') : workflowId;
+}
 export function budgetWorkflowId(taskQueue: string, resource: string): string {
   return `budget/${taskQueue}/${resource}`;
 }

@@ -1,6 +1,6 @@
 // Typed search attributes kept current on every incident, so incidents can be found in the
 // Temporal Web UI and by `rebound incidents list`.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 
 export const SA_RUNBOOK = defineSearchAttributeKey('ReboundRunbook', SearchAttributeType.KEYWORD);
 export const SA_TARGET = defineSearchAttributeKey('ReboundTarget', SearchAttributeType.KEYWORD);
@@ -20,3 +20,37 @@ export const SEARCH_ATTRIBUTES: ReadonlyArray<readonly [string, string]> = [
   [SA_STATUS.name, 'Keyword'],
   [SA_DRY_RUN.name, 'Bool'],
 ];
+
+/** What identifies an incident in search: set once, when it starts. */
+export interface IncidentIdentity {
+  runbook: string;
+  targetKey: string;
+  labels: Readonly<Record<string, string>>;
+  dryRun: boolean;
+}
+
+/**
+ * The identifying attributes, in one place for the receiver (which sets them at signal-with-start)
+ * and the workflow (which upserts them when it starts). `fit` shortens text to what the server
+ * accepts; the default keeps it whole.
+ */
+export function identityAttributes(
+  incident: IncidentIdentity,
+  fit: (text: string) => string = (text) => text,
+): SearchAttributePair[] {
+  return [
+    { key: SA_RUNBOOK, value: fit(incident.runbook) },
+    { key: SA_TARGET, value: fit(incident.targetKey) },
+    { key: SA_ALERTNAME, value: fit(incident.labels.alertname ?? '') },
+    { key: SA_SEVERITY, value: fit(incident.labels.severity ?? '') },
+    { key: SA_DRY_RUN, value: incident.dryRun },
+  ];
+}
+
+/** Where an incident is: kept current as it moves. */
+export function progressAttributes(phase: string, status: string): SearchAttributePair[] {
+  return [
+    { key: SA_PHASE, value: phase },
+    { key: SA_STATUS, value: status },
+  ];
+}

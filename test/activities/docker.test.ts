@@ -5,6 +5,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDockerActivities, dockerOptions, type DockerIntegration } from '../../src/activities/docker';
 import type {
+  ContainerLogsResult,
   ContainerState,
   DryRunReport,
   RestartResult,
@@ -54,6 +55,18 @@ function run<P, R>(fn: (input: P) => Promise<R>, input: P, e: MockActivityEnviro
 
 async function startedAt(name: string): Promise<string> {
   return (await engine.docker.getContainer(name).inspect()).State.StartedAt;
+}
+
+/** Docker "start" events of a container from `since` (unix seconds) until now. */
+async function startsSince(name: string, since: number): Promise<number> {
+  const stream = await engine.docker.getEvents({
+    since,
+    until: Math.ceil(Date.now() / 1000) + 1,
+    filters: { container: [name], event: ['start'] },
+  });
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text.split('\n').filter((line) => line.trim()).length;
 }
 
 void before(async () => {
@@ -143,6 +156,75 @@ void describe('container activities on a real Docker engine', () => {
     )) as RestartResult;
     assert.equal(retry.restarted, false);
     assert.equal(await startedAt('api-2'), afterFirst, 'StartedAt unchanged: no second restart');
+  });
+
+  void it("waits for an earlier attempt's restart still under way instead of restarting a second time", async () => {
+    const port = await freePort();
+    await runHealthContainer(engine, { name: 'api-4', image, port });
+    await new Promise((r) => setTimeout(r, 1100));
+    const since = Math.floor(Date.now() / 1000);
+    const stepStartedAt = new Date().toISOString();
+    // Attempt 1: a restart that takes its 3 s stop timeout (busybox httpd ignores SIGTERM). Temporal
+    // gave up on it (timed out), but Docker goes on with it.
+    const first = run(activities.containerRestart, {
+      params: { container: 'api-4', stopTimeout: 3 },
+      ctx: ctx({ stepStartedAt }),
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    // Attempt 2 gets attempt 1's last heartbeat, as Temporal delivers it to the next attempt.
+    const retryEnv = new MockActivityEnvironment({
+      attempt: 2,
+      startToCloseTimeoutMs: 30_000,
+      scheduleToCloseTimeoutMs: 0,
+      scheduledTimestampMs: Date.now(),
+      currentAttemptScheduledTimestampMs: Date.now(),
+      heartbeatDetails: { restarting: 'api-4', waitingSince: Date.now() - 500 },
+    });
+    const retry = (await run(
+      activities.containerRestart,
+      { params: { container: 'api-4', stopTimeout: 3 }, ctx: ctx({ stepStartedAt }) },
+      retryEnv,
+    )) as RestartResult;
+    assert.equal(retry.restarted, false, 'the retry waited for the restart already under way');
+    await first;
+    assert.equal(await startsSince('api-4', since), 1, 'Docker started the container once');
+  });
+
+  void it('finishes a restart an earlier attempt left half done: stopped after the step began, never started', async () => {
+    const port = await freePort();
+    const container = await runHealthContainer(engine, { name: 'api-5', image, port });
+    await new Promise((r) => setTimeout(r, 1100));
+    const stepStartedAt = new Date().toISOString();
+    await container.stop({ t: 0 });
+    const result = (await run(activities.containerRestart, {
+      params: { container: 'api-5', stopTimeout: 1 },
+      ctx: ctx({ stepStartedAt }),
+    })) as RestartResult;
+    assert.equal(result.restarted, true);
+    assert.equal((await container.inspect()).State.Running, true);
+  });
+
+  void it('restarts when the earlier attempt said it was restarting but nothing happened within the grace', async () => {
+    const port = await freePort();
+    await runHealthContainer(engine, { name: 'api-6', image, port });
+    await new Promise((r) => setTimeout(r, 1100));
+    const before = await startedAt('api-6');
+    const stepStartedAt = new Date().toISOString();
+    const retryEnv = new MockActivityEnvironment({
+      attempt: 2,
+      startToCloseTimeoutMs: 30_000,
+      scheduleToCloseTimeoutMs: 0,
+      scheduledTimestampMs: Date.now(),
+      currentAttemptScheduledTimestampMs: Date.now(),
+      heartbeatDetails: { restarting: 'api-6', waitingSince: Date.now() - 60_000 },
+    });
+    const result = (await run(
+      activities.containerRestart,
+      { params: { container: 'api-6', stopTimeout: 1 }, ctx: ctx({ stepStartedAt }) },
+      retryEnv,
+    )) as RestartResult;
+    assert.equal(result.restarted, true);
+    assert.notEqual(await startedAt('api-6'), before);
   });
 
   void it('treats 304 from start and stop as success', async () => {
@@ -286,6 +368,99 @@ void describe('container activities on a real Docker engine', () => {
     assert.match(failover.wouldDo, /stop container api-dry .* start container api-3/);
     assert.equal(await startedAt('api-dry'), before);
     assert.equal((await engine.docker.getContainer('api-dry').inspect()).State.Running, true);
+  });
+});
+
+/** Runs a busybox script to completion in a new container; its output stays in the container's log. */
+async function runToExit(name: string, script: string, tty = false): Promise<void> {
+  const container = await engine.docker.createContainer({
+    name,
+    Image: image,
+    Cmd: ['/bin/sh', '-c', script],
+    Tty: tty,
+    HostConfig: { NetworkMode: 'host' },
+  });
+  await container.start();
+  const exit = (await container.wait()) as { StatusCode: number };
+  assert.equal(exit.StatusCode, 0, `${name} exited with ${exit.StatusCode}`);
+}
+
+const logs = (params: Record<string, unknown>): Promise<ContainerLogsResult> =>
+  run(activities.containerLogs, { params: params as { container: string }, ctx: ctx() });
+
+const textOf = (result: ContainerLogsResult, stream: 'stdout' | 'stderr'): string[] =>
+  result.lines.filter((l) => l.stream === stream).map((l) => l.text);
+
+void describe('container.logs on a real Docker engine', () => {
+  void it('separates stdout from stderr and escapes terminal control characters', async () => {
+    await runToExit(
+      'logger-1',
+      "echo out-1; echo err-1 >&2; echo out-2; printf 'evil \\033]0;title\\007 \\342\\200\\256rtl\\r\\n'; echo err-2 >&2; printf 'no newline at end'",
+    );
+    const result = await logs({ container: 'logger-1' });
+    assert.equal(result.container, 'logger-1');
+    assert.deepEqual(textOf(result, 'stdout'), [
+      'out-1',
+      'out-2',
+      'evil \\x1b]0;title\\x07 \\u202ertl',
+      'no newline at end',
+    ]);
+    assert.deepEqual(textOf(result, 'stderr'), ['err-1', 'err-2']);
+    assert.equal(result.truncated, false);
+    // eslint-disable-next-line no-control-regex -- no raw control character may reach the history
+    for (const line of result.lines) assert.doesNotMatch(line.text, /[\u0000-\u001f\u202e]/);
+    // since: everything here was written in the last hour.
+    assert.equal((await logs({ container: 'logger-1', since: '1h' })).lines.length, 6);
+  });
+
+  void it('returns the newest tail lines, 100 by default', async () => {
+    await runToExit('logger-many', 'i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo n-$i; done');
+    const five = await logs({ container: 'logger-many', tail: 5 });
+    assert.deepEqual(textOf(five, 'stdout'), ['n-296', 'n-297', 'n-298', 'n-299', 'n-300']);
+    const standard = await logs({ container: 'logger-many' });
+    assert.equal(standard.lines.length, 100);
+    assert.equal(standard.lines[0]?.text, 'n-201');
+    assert.equal(standard.truncated, false);
+  });
+
+  void it('caps long lines and the total size, keeping the newest lines', async () => {
+    const line400 = 's=0123456789; s=$s$s$s$s; s=$s$s$s$s$s$s$s$s$s$s';
+    // stdout and stderr reach Docker's log through separate pipes, so each container writes to one.
+    await runToExit('logger-big', `${line400}; i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo $i-$s; done`);
+    const result = await logs({ container: 'logger-big', tail: 1000 });
+    assert.equal(result.truncated, true);
+    const bytes = result.lines.reduce((n, l) => n + Buffer.byteLength(l.text) + 1, 0);
+    assert.ok(bytes <= 16 * 1024, `${bytes} bytes kept`);
+    const out = textOf(result, 'stdout');
+    assert.ok(out.length > 10 && out.length < 200, `${out.length} stdout lines kept`);
+    assert.match(out[0] ?? '', new RegExp(`^${201 - out.length}-0123`));
+    assert.match(out[out.length - 1] ?? '', /^200-0123/);
+
+    await runToExit('logger-long', `${line400}; echo $s$s$s$s$s >&2; echo short >&2`);
+    const long = await logs({ container: 'logger-long' });
+    assert.equal(long.truncated, true);
+    const [cut = '', short] = textOf(long, 'stderr');
+    assert.ok(cut.startsWith('0123456789') && cut.endsWith(' …'), cut);
+    assert.equal(Buffer.byteLength(cut.replace(/ …$/, '')), 500);
+    assert.equal(short, 'short');
+  });
+
+  void it('reads a TTY container raw, as stdout', async () => {
+    await runToExit('logger-tty', 'echo tty-1; echo tty-2 >&2', true);
+    const result = await logs({ container: 'logger-tty' });
+    assert.deepEqual(result.lines, [
+      { stream: 'stdout', text: 'tty-1' },
+      { stream: 'stdout', text: 'tty-2' },
+    ]);
+  });
+
+  void it('refuses a missing container and bad parameters without retrying', async () => {
+    const missing = await expectFailure(logs({ container: 'nope' }), 'ContainerNotFound', true);
+    assert.match(missing.message, /"nope".*test-host/);
+    await expectFailure(logs({ container: 'logger-1', tail: 0 }), 'BadParameters', true);
+    await expectFailure(logs({ container: 'logger-1', tail: 1001 }), 'BadParameters', true);
+    await expectFailure(logs({ container: 'logger-1', since: 'yesterday' }), 'BadParameters', true);
+    await expectFailure(logs({ container: '../etc' }), 'BadParameters', true);
   });
 });
 

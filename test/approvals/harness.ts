@@ -9,6 +9,7 @@ import type { incident } from '../../src/workflows/incident';
 import { alert, openIncident, runbookFromText, waitForState } from '../support/incidents';
 import { TestActivities } from '../support/test-activities';
 import { temporalAddress, testClient, uniqueTaskQueue, workflowBundle } from '../support/temporal';
+import { WORKFLOW_SANDBOX_OPTIONS } from '../../src/workflow-sandbox';
 
 export const TOKENS = {
   alice: 'tok-alice-0123456789',
@@ -89,6 +90,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
     namespace: 'default',
     taskQueue,
     workflowBundle: await workflowBundle(),
+    ...WORKFLOW_SANDBOX_OPTIONS,
     activities: activities.activities(),
     // Incidents left open by a test must not hold up the file's end.
     shutdownGraceTime: '1s',

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { incidentBlocks } from '../../src/activities/slack';
+import { incidentBlocks } from '../../src/slack/blocks';
 import { slackSignatureProblem } from '../../src/receiver/slack-interactions';
 import { state, waitForState } from '../support/incidents';
 import { SIGNING_SECRET, SLACK_TOKEN, startHarness, type Harness } from './harness';

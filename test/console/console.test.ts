@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freePort } from '../../src/dev-server';
-import { startRebound, type RunningProcess } from '../support/processes';
+import { startRebound, type RunningProcess, DEV_READY_TIMEOUT_MS } from '../support/processes';
 import { temporalCliPath } from '../support/temporal';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -115,7 +115,7 @@ describe('console', { timeout: 240_000 }, () => {
     const match = await dev.waitFor(/console: +(http:\/\/\S+\/login\/once\/\S+)/, 120_000);
     loginLink = match[1] ?? '';
     base = `http://127.0.0.1:${port}`;
-    await dev.waitFor(/Press Ctrl-C to stop/);
+    await dev.waitFor(/Press Ctrl-C to stop/, DEV_READY_TIMEOUT_MS);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,

@@ -4,13 +4,14 @@
 // itself cannot be started; this is what can be known about it without one.
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Ajv2019 from 'ajv/dist/2019';
 import { Connection } from '@temporalio/client';
+import { parse as parseYaml } from 'yaml';
 import { SETTINGS } from '../../src/config';
 import { freePort } from '../../src/dev-server';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
@@ -31,6 +32,10 @@ import {
 import { temporalCliPath } from '../support/temporal';
 
 const run = promisify(execFile);
+
+const TEMPORAL_SERVICES = ['history', 'matching', 'frontend', 'worker'] as const;
+const CLUSTER_SCRIPT = path.join(ROOT, 'deploy/native/temporal-cluster.sh');
+const TEMPORAL_SERVER = path.join(ROOT, '.rebound/bin/temporal-server');
 
 /** A Debian tool the test needs; fails saying which package to install when it is missing. */
 function tool(name: string, debianPackage: string): string {
@@ -155,7 +160,11 @@ describe('docker-compose.yml', () => {
   it('has the whole stack', () => {
     for (const name of [
       'postgresql',
-      'temporal',
+      'temporal-schema',
+      'temporal-history',
+      'temporal-matching',
+      'temporal-frontend',
+      'temporal-worker',
       'temporal-setup',
       'temporal-ui',
       'rebound-receiver',
@@ -169,9 +178,9 @@ describe('docker-compose.yml', () => {
       'demo-standby',
     ])
       assert.ok(services[name], `service ${name} is missing`);
-    assert.match(services.temporal?.image ?? '', /^temporalio\//);
+    for (const name of TEMPORAL_SERVICES)
+      assert.match(services[`temporal-${name}`]?.image ?? '', /^temporalio\/server:/);
     assert.match(services['temporal-ui']?.image ?? '', /^temporalio\/ui:/);
-    assert.equal(environmentOf(services.temporal ?? {}).DB, 'postgres12');
   });
 
   it('pins every image to a version and gives every service a health check', () => {
@@ -210,7 +219,13 @@ describe('docker-compose.yml', () => {
       const deps = services[service]?.depends_on;
       return deps && !Array.isArray(deps) ? deps[dep]?.condition : undefined;
     };
-    assert.equal(conditionOf('temporal', 'postgresql'), 'service_healthy');
+    assert.equal(conditionOf('temporal-schema', 'postgresql'), 'service_healthy');
+    assert.equal(conditionOf('temporal-history', 'temporal-schema'), 'service_completed_successfully');
+    // One service after the other, as the native cluster starts them.
+    assert.equal(conditionOf('temporal-matching', 'temporal-history'), 'service_healthy');
+    assert.equal(conditionOf('temporal-frontend', 'temporal-matching'), 'service_healthy');
+    assert.equal(conditionOf('temporal-worker', 'temporal-frontend'), 'service_healthy');
+    assert.equal(conditionOf('temporal-setup', 'temporal-worker'), 'service_healthy');
     assert.equal(conditionOf('rebound-worker', 'temporal-setup'), 'service_completed_successfully');
     assert.equal(conditionOf('rebound-receiver', 'temporal-setup'), 'service_completed_successfully');
     assert.equal(conditionOf('alertmanager', 'alertmanager-secret'), 'service_completed_successfully');
@@ -260,6 +275,7 @@ describe('docker-compose.yml', () => {
       ...SETTINGS.filter((s) => 'secret' in s && s.secret).map((s) => s.env),
       'POSTGRES_PASSWORD',
       'POSTGRES_PWD',
+      'TEMPORAL_DB_PASSWORD',
     ]);
     const raw = readComposeRaw();
     const literal: string[] = [];
@@ -303,6 +319,213 @@ describe('docker-compose.yml', () => {
     const writer = asList(services['alertmanager-secret']?.command).join(' ');
     assert.ok(writer.includes(`/secrets/${path.basename(credentials)}`), writer);
     assert.ok(writer.includes('$REBOUND_WEBHOOK_TOKEN'), 'the token comes from the environment, i.e. .env');
+  });
+});
+
+/** A shell variable's value as the native cluster script assigns it (NAME=value or NAME=${NAME:-value}). */
+function scriptSetting(text: string, name: string): string {
+  const m = new RegExp(`^${name}=(?:\\$\\{[A-Z_]+:-)?([^}\\n]*)\\}?$`, 'm').exec(text);
+  assert.ok(m?.[1], `${name} is not set in deploy/native/temporal-cluster.sh`);
+  return m[1];
+}
+
+function searchAttributePairs(list: string): string[] {
+  return list.split(/\s+/).filter(Boolean).sort();
+}
+
+/**
+ * Temporal's own configuration loader rendering deploy/temporal/config/rebound.yaml
+ * (`temporal-server render-config`), parsed; with what only differs between deployments (addresses,
+ * ports, the dynamic config's path) set aside in `addresses`.
+ */
+function splitRendered(yaml: string): { rest: Record<string, unknown>; addresses: Record<string, unknown> } {
+  const config = parseYaml(yaml) as Record<string, unknown>;
+  /** The object at a path of keys, or undefined. */
+  const at = (...keys: string[]): Record<string, unknown> | undefined => {
+    let node: unknown = config;
+    for (const key of keys)
+      node = node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+    return node && typeof node === 'object' ? (node as Record<string, unknown>) : undefined;
+  };
+  const addresses: Record<string, unknown> = {};
+  const take = (keys: string[], key: string): void => {
+    const object = at(...keys);
+    const where = keys.join('.');
+    assert.ok(object && key in object, `${where}.${key} is missing from the rendered configuration`);
+    addresses[`${where}.${key}`] = object[key];
+    delete object[key];
+  };
+  for (const name of Object.keys(at('persistence', 'datastores') ?? {}))
+    take(['persistence', 'datastores', name, 'sql'], 'connectAddr');
+  take(['global', 'membership'], 'broadcastAddress');
+  for (const name of TEMPORAL_SERVICES) {
+    for (const key of ['grpcPort', 'membershipPort', 'bindOnIP']) take(['services', name, 'rpc'], key);
+    if (name === 'frontend') take(['services', name, 'rpc'], 'httpPort');
+  }
+  take(['clusterMetadata', 'clusterInformation', 'active'], 'rpcAddress');
+  take(['clusterMetadata', 'clusterInformation', 'active'], 'httpAddress');
+  take(['publicClient'], 'hostPort');
+  take(['dynamicConfigClient'], 'filepath');
+  assert.equal(
+    Object.keys(at('persistence', 'datastores') ?? {}).length,
+    2,
+    'persistence and visibility stores',
+  );
+  return { rest: config, addresses };
+}
+
+describe('docker-compose.yml and the native cluster (deploy/native/temporal-cluster.sh) agree', () => {
+  const compose = readCompose();
+  const services = compose.services;
+  const script = readFileSync(CLUSTER_SCRIPT, 'utf8');
+
+  it('run the same Temporal server and PostgreSQL versions', () => {
+    const version = scriptSetting(script, 'SERVER_VERSION').replace(/^v/, '');
+    const temporalImages = Object.entries(services).filter(([, s]) =>
+      /^temporalio\/(server|admin-tools):/.test(s.image ?? ''),
+    );
+    assert.deepEqual(temporalImages.map(([n]) => n).sort(), [
+      'temporal-frontend',
+      'temporal-history',
+      'temporal-matching',
+      'temporal-schema',
+      'temporal-setup',
+      'temporal-worker',
+    ]);
+    for (const [name, service] of temporalImages)
+      assert.equal(
+        service.image?.split(':')[1],
+        version,
+        `${name} runs ${service.image}; the native cluster builds v${version}`,
+      );
+    const major = scriptSetting(script, 'POSTGRESQL_MAJOR');
+    assert.match(
+      services.postgresql?.image ?? '',
+      new RegExp(`^postgres:${major}\\.\\d+`),
+      `the native cluster runs PostgreSQL ${major}`,
+    );
+  });
+
+  it('start the same four services with the same scripts: server, schema, namespace and search attributes', () => {
+    // The native script's services, in its start order, are compose's, in its depends_on order.
+    const order = /^SERVICES=\(([^)]*)\)/m.exec(script)?.[1]?.split(/\s+/);
+    assert.deepEqual(order, [...TEMPORAL_SERVICES]);
+    for (const [file, uses] of [
+      ['server.sh', 'deploy/temporal/server.sh" "$svc"'],
+      ['schema.sh', 'deploy/temporal/schema.sh"'],
+      ['setup.sh', 'deploy/temporal/setup.sh"'],
+    ] as const)
+      assert.ok(script.includes(uses), `the native cluster does not run deploy/temporal/${file}`);
+    const mountOf = (name: string): string => {
+      const mounts = (services[name]?.volumes ?? []).filter((v): v is string => typeof v === 'string');
+      const mount = mounts.find((m) => m.startsWith('./deploy/temporal:'));
+      assert.ok(mount, `${name} does not mount ./deploy/temporal`);
+      return mount.split(':')[1] ?? '';
+    };
+    for (const name of TEMPORAL_SERVICES) {
+      const service = `temporal-${name}`;
+      assert.deepEqual(asList(services[service]?.entrypoint), [
+        '/bin/sh',
+        `${mountOf(service)}/server.sh`,
+        name,
+      ]);
+    }
+    assert.deepEqual(asList(services['temporal-schema']?.entrypoint), [
+      '/bin/sh',
+      `${mountOf('temporal-schema')}/schema.sh`,
+    ]);
+    assert.deepEqual(asList(services['temporal-setup']?.entrypoint), [
+      '/bin/sh',
+      `${mountOf('temporal-setup')}/setup.sh`,
+    ]);
+    // All four read the same settings (the dynamic config comes with the mount, beside server.sh).
+    const envs = TEMPORAL_SERVICES.map((n) => environmentOf(services[`temporal-${n}`] ?? {}));
+    for (const env of envs.slice(1)) assert.deepEqual(env, envs[0]);
+  });
+
+  it('register the same search attributes, the ones incidents carry', () => {
+    const native = searchAttributePairs(scriptSetting(script, 'SEARCH_ATTRIBUTES'));
+    const fromCompose = searchAttributePairs(
+      environmentOf(services['temporal-setup'] ?? {}).REBOUND_SEARCH_ATTRIBUTES ?? '',
+    );
+    assert.deepEqual(native, fromCompose);
+    assert.deepEqual(native, SEARCH_ATTRIBUTES.map(([n, t]) => `${n}=${t}`).sort());
+  });
+
+  it("render the same server configuration in Temporal's own loader, apart from addresses and ports", async () => {
+    assert.ok(
+      existsSync(TEMPORAL_SERVER),
+      `${TEMPORAL_SERVER} is missing: bash scripts/install.sh builds it (deploy/native/temporal-cluster.sh build)`,
+    );
+    // The compose containers' environment, run here by the same server.sh; the address a container
+    // would find with `hostname -i` stands in for it.
+    const composeEnv = environmentOf(services['temporal-history'] ?? {});
+    const fromCompose = await run('sh', [path.join(ROOT, 'deploy/temporal/server.sh'), 'render-config'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...composeEnv,
+        TEMPORAL_SERVER_PATH: TEMPORAL_SERVER,
+        TEMPORAL_BROADCAST_ADDRESS: '172.18.0.5',
+      },
+    });
+    // The native script's own environment, for a cluster directory with ports chosen as it chooses them.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-cluster-config-'));
+    const ports = [
+      'PG_PORT',
+      'FRONTEND_PORT',
+      'FRONTEND_HTTP_PORT',
+      'FRONTEND_MEMBERSHIP_PORT',
+      'HISTORY_PORT',
+      'HISTORY_MEMBERSHIP_PORT',
+      'MATCHING_PORT',
+      'MATCHING_MEMBERSHIP_PORT',
+      'WORKER_PORT',
+      'WORKER_MEMBERSHIP_PORT',
+    ];
+    writeFileSync(
+      path.join(dir, 'cluster.env'),
+      ports.map((name, i) => `${name}=${21000 + i}\n`).join('') + 'TEMPORAL_ADDRESS=127.0.0.1:21001\n',
+    );
+    writeFileSync(path.join(dir, 'pg-password'), 'not-a-real-password');
+    const fromNative = await run('bash', [CLUSTER_SCRIPT, 'render-config'], {
+      env: { ...process.env, REBOUND_CLUSTER_DIR: dir },
+    });
+    rmSync(dir, { recursive: true, force: true });
+
+    const c = splitRendered(fromCompose.stdout);
+    const n = splitRendered(fromNative.stdout);
+    assert.deepEqual(
+      c.rest,
+      n.rest,
+      'the compose stack and the native cluster configure Temporal differently',
+    );
+    // What does differ is what each deployment must set: its addresses.
+    assert.equal(n.addresses['persistence.datastores.postgres-default.sql.connectAddr'], '127.0.0.1:21000');
+    assert.equal(c.addresses['persistence.datastores.postgres-default.sql.connectAddr'], 'postgresql:5432');
+    assert.equal(n.addresses['publicClient.hostPort'], '127.0.0.1:21001');
+    assert.equal(c.addresses['publicClient.hostPort'], 'temporal-frontend:7233');
+    assert.equal(c.addresses['global.membership.broadcastAddress'], '172.18.0.5');
+    assert.equal(c.addresses['services.frontend.rpc.bindOnIP'], '0.0.0.0');
+    assert.equal(n.addresses['services.frontend.rpc.bindOnIP'], '127.0.0.1');
+    for (const [name, rendered] of [
+      ['compose', c],
+      ['native', n],
+    ] as const)
+      for (const svc of TEMPORAL_SERVICES) {
+        const port = Number(rendered.addresses[`services.${svc}.rpc.membershipPort`]);
+        assert.ok(
+          port > 0 && port < 32768,
+          `${name} ${svc} membership port ${port}: PostgreSQL keeps it as a smallint`,
+        );
+      }
+    // Both read deploy/temporal/dynamicconfig/rebound.yaml: natively by its path, in compose beside server.sh.
+    const dynamicConfig = path.join(ROOT, 'deploy/temporal/dynamicconfig/rebound.yaml');
+    assert.equal(n.addresses['dynamicConfigClient.filepath'], dynamicConfig);
+    assert.equal(c.addresses['dynamicConfigClient.filepath'], dynamicConfig);
+    // The frontend the compose stack publishes is the port its configuration gives the frontend.
+    assert.deepEqual(services['temporal-frontend']?.ports, [
+      `127.0.0.1:7233:${String(c.addresses['services.frontend.rpc.grpcPort'])}`,
+    ]);
   });
 });
 

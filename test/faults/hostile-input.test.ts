@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../src/dev-server';
 import { incidentWorkflowId } from '../../src/workflows/contract';
 import { waitForState } from '../support/incidents';
-import { runRebound, startRebound, type RunningProcess } from '../support/processes';
+import { runRebound, startRebound, type RunningProcess, DEV_READY_TIMEOUT_MS } from '../support/processes';
 import { temporalCliPath } from '../support/temporal';
 
 const RUNBOOKS: Record<string, string> = {
@@ -104,7 +104,7 @@ describe('hostile input through rebound dev', () => {
       REBOUND_WEBHOOK_AUTH: 'none',
       TEMPORAL_TASK_QUEUE: 'hostile',
     });
-    await dev.waitFor(/Press Ctrl-C to stop/, 120_000);
+    await dev.waitFor(/Press Ctrl-C to stop/, DEV_READY_TIMEOUT_MS);
     client = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
   });
   after(async () => {

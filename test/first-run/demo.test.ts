@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEMO_LABEL } from '../../src/demo/service';
 import { freePort, startDockerEngine, type DockerEngine } from '../support/docker-engine';
-import { runRebound, startRebound } from '../support/processes';
+import { runRebound, startRebound, DEV_READY_TIMEOUT_MS } from '../support/processes';
 import { temporalCliPath } from '../support/temporal';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -126,7 +126,7 @@ describe('rebound demo', () => {
     // budget and breaker state are there, and the demo still recovers its (new) container.
     const dev = startRebound(['dev'], env, ROOT);
     try {
-      await dev.waitFor(/Press Ctrl-C to stop/, 120_000);
+      await dev.waitFor(/Press Ctrl-C to stop/, DEV_READY_TIMEOUT_MS);
       const second = await runRebound(['demo'], env, 8 * 60_000);
       const secondOut = second.stdout + second.stderr;
       assert.equal(second.code, 0, secondOut);

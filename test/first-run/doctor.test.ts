@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +15,7 @@ import { SMTPServer } from 'smtp-server';
 import type { CheckResult } from '../../src/doctor/checks';
 import { freePort, startDockerEngine, type DockerEngine } from '../support/docker-engine';
 import { FakeSlack, TOKEN as SLACK_TOKEN } from '../support/fake-slack';
-import { runRebound, startRebound, type RunningProcess } from '../support/processes';
+import { runRebound, startRebound, type RunningProcess, DEV_READY_TIMEOUT_MS } from '../support/processes';
 import { temporalCliPath } from '../support/temporal';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -94,7 +96,7 @@ describe('rebound doctor', () => {
       REBOUND_LOG_LEVEL: 'warn',
     };
     dev = startRebound(['dev'], env, ROOT);
-    await dev.waitFor(/Press Ctrl-C to stop/, 120_000);
+    await dev.waitFor(/Press Ctrl-C to stop/, DEV_READY_TIMEOUT_MS);
   });
   after(async () => {
     await dev?.stop('SIGTERM');
@@ -163,6 +165,23 @@ describe('rebound doctor', () => {
     assert.match(result.summary, /Slack refuses SLACK_BOT_TOKEN \(invalid_auth\)/);
     assert.match(result.fix ?? '', /SLACK_BOT_TOKEN/);
     assert.doesNotMatch(text, /not-the-right-token/);
+  });
+
+  it('reports a Slack that never answers as a problem, and still writes only JSON', async () => {
+    // Accepts connections and never answers: the Slack client's own timeout warning must not leak out.
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const { code, report } = await doctor({ ...env, SLACK_API_URL: `http://127.0.0.1:${port}/api/` });
+      assert.equal(code, 1);
+      const result = check(report, 'slack');
+      assert.equal(result.status, 'problem');
+      assert.match(result.summary, /cannot reach Slack at http:\/\/127\.0\.0\.1:\d+\/api\/?: /);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 
   it('reports missing search attributes on a fresh dev server started without them', async () => {

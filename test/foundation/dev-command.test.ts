@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../src/dev-server';
-import { runRebound, startRebound } from '../support/processes';
+import { runRebound, startRebound, DEV_READY_TIMEOUT_MS } from '../support/processes';
 import { temporalCliPath } from '../support/temporal';
 
 function processesUsing(dataDir: string): string {
@@ -43,7 +43,7 @@ describe('rebound dev', () => {
     const first = startRebound(['dev'], env);
     let firstExit: number | null;
     try {
-      await first.waitFor(/Press Ctrl-C to stop/);
+      await first.waitFor(/Press Ctrl-C to stop/, DEV_READY_TIMEOUT_MS);
       const out = first.output();
       assert.match(out, new RegExp(`receiver: +http://127\\.0\\.0\\.1:${receiverPort}`));
       assert.match(out, new RegExp(`temporal: +127\\.0\\.0\\.1:${temporalPort}`));
@@ -73,7 +73,7 @@ describe('rebound dev', () => {
     const second = startRebound(['dev'], env);
     let secondExit: number | null;
     try {
-      await second.waitFor(/Press Ctrl-C to stop/);
+      await second.waitFor(/Press Ctrl-C to stop/, DEV_READY_TIMEOUT_MS);
       const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
       const client = new Client({ connection });
       const description = await client.workflow.getHandle('survives-restart').describe();
@@ -97,7 +97,7 @@ describe('rebound dev', () => {
       REBOUND_PORT: String(await freePort()),
     };
     const dev = startRebound(['dev'], env);
-    await dev.waitFor(/Press Ctrl-C to stop/);
+    await dev.waitFor(/Press Ctrl-C to stop/, DEV_READY_TIMEOUT_MS);
     await new Promise((r) => setTimeout(r, 1000));
     dev.child.kill('SIGINT');
     await dev.waitFor(/SIGINT received: shutting down/);
@@ -117,7 +117,7 @@ describe('rebound dev', () => {
       REBOUND_PORT: String(await freePort()),
     };
     const dev = startRebound(['dev'], env);
-    await dev.waitFor(/Press Ctrl-C to stop/, 180_000);
+    await dev.waitFor(/Press Ctrl-C to stop/, DEV_READY_TIMEOUT_MS);
     assert.notEqual(processesUsing(dataDir), '', 'the embedded Temporal runs');
     // SIGKILL stands for every death that skips exit handlers (an abort in native code included).
     await dev.stop('SIGKILL');
@@ -125,7 +125,7 @@ describe('rebound dev', () => {
     // ...so the next `rebound dev` starts on the same port.
     const again = startRebound(['dev'], env);
     try {
-      await again.waitFor(/Press Ctrl-C to stop/, 180_000);
+      await again.waitFor(/Press Ctrl-C to stop/, DEV_READY_TIMEOUT_MS);
     } finally {
       await again.stop('SIGTERM');
     }

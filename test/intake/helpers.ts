@@ -194,3 +194,31 @@ export async function startAlertmanager(options: {
     },
   };
 }
+
+/** An Alertmanager v4 webhook body with one firing IntakeTest alert for instance. */
+export function webhookBody(
+  instance: string,
+  options: { receiver?: string; fingerprint?: string } = {},
+): string {
+  return JSON.stringify({
+    version: '4',
+    receiver: options.receiver ?? 'intake-test',
+    status: 'firing',
+    groupKey: 'g',
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: '',
+    alerts: [
+      {
+        status: 'firing',
+        labels: { alertname: 'IntakeTest', instance },
+        annotations: {},
+        startsAt: new Date().toISOString(),
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: '',
+        fingerprint: options.fingerprint ?? instance,
+      },
+    ],
+  });
+}

@@ -8,31 +8,7 @@ import http from 'node:http';
 import { after, describe, it } from 'node:test';
 import { lazyClient } from '../../src/temporal-connection';
 import { dedicatedDevServer } from '../support/temporal';
-import { intakeConfig, runbookDir, startIntake } from './helpers';
-
-function webhook(instance: string): string {
-  return JSON.stringify({
-    version: '4',
-    receiver: 'shutdown-test',
-    status: 'firing',
-    groupKey: 'g',
-    groupLabels: {},
-    commonLabels: {},
-    commonAnnotations: {},
-    externalURL: '',
-    alerts: [
-      {
-        status: 'firing',
-        labels: { alertname: 'IntakeTest', instance },
-        annotations: {},
-        startsAt: new Date().toISOString(),
-        endsAt: '0001-01-01T00:00:00Z',
-        generatorURL: '',
-        fingerprint: instance,
-      },
-    ],
-  });
-}
+import { intakeConfig, runbookDir, startIntake, webhookBody } from './helpers';
 
 /** Sends the webhook and hangs up before the answer, as an Alertmanager that is stopped does. */
 function postAndHangUp(url: string, token: string, body: string, afterMs: number): Promise<void> {
@@ -77,7 +53,7 @@ describe('receiver shutdown', () => {
     });
     const client = lazyClient(config);
     const receiver = await startIntake(config, client, 3000);
-    await postAndHangUp(receiver.url, token, webhook('hung-up'), 500);
+    await postAndHangUp(receiver.url, token, webhookBody('hung-up', { receiver: 'shutdown-test' }), 500);
 
     // As `rebound serve` stops: the receiver, then the client's connection.
     const closing = Date.now();

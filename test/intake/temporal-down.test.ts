@@ -15,6 +15,7 @@ import {
   startAlertmanager,
   startIntake,
   waitUntil,
+  webhookBody,
   type Alertmanager,
 } from './helpers';
 
@@ -68,27 +69,7 @@ describe('alert intake while Temporal is down', () => {
     const refused = await fetch(`${receiver.url}/v1/alerts/alertmanager`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        version: '4',
-        receiver: 'direct',
-        status: 'firing',
-        groupKey: 'g',
-        groupLabels: {},
-        commonLabels: {},
-        commonAnnotations: {},
-        externalURL: '',
-        alerts: [
-          {
-            status: 'firing',
-            labels: { alertname: 'IntakeTest', instance: 'probe' },
-            annotations: {},
-            startsAt: new Date().toISOString(),
-            endsAt: '0001-01-01T00:00:00Z',
-            generatorURL: '',
-            fingerprint: 'f1',
-          },
-        ],
-      }),
+      body: webhookBody('probe', { receiver: 'direct', fingerprint: 'f1' }),
     });
     assert.equal(refused.status, 503);
     assert.ok(refused.headers.get('retry-after'), 'Retry-After tells the sender when to come back');

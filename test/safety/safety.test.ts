@@ -344,8 +344,15 @@ describe('kill switch', () => {
         'only dry runs while paused',
       );
 
-      const resumed = await runRebound(['resume', '--as', 'alice'], env);
+      const resumed = await runRebound(['resume', '--as', 'alice', '--reason', 'window over'], env);
       assert.equal(resumed.code, 0, resumed.stderr);
+      const control = await runRebound(['status', '--json'], env);
+      const { log } = (JSON.parse(control.stdout) as { control: { log: Array<{ message: string }> } })
+        .control;
+      assert.ok(
+        log.some((entry) => entry.message === 'resumed all automation by alice: window over'),
+        JSON.stringify(log),
+      );
       const second = await openIncident(client, taskQueue, snapshot, down('db-2'));
       await waitForState(second, (s) => s.timeline.some((t) => t.kind === 'hold'));
       const real = acts.callsOf('containerRestart').filter((c) => !c.dryRun);

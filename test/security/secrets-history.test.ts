@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../src/dev-server';
-import { runRebound, startRebound, type RunningProcess } from '../support/processes';
+import { runRebound, startRebound, type RunningProcess, DEV_READY_TIMEOUT_MS } from '../support/processes';
 import { temporalCliPath } from '../support/temporal';
 
 const SECRET = `s3cr3t-${Math.random().toString(36).slice(2)}-token`;
@@ -101,7 +101,7 @@ steps:
       REBOUND_CONFIG: '',
     };
     dev = startRebound(['dev'], env);
-    await dev.waitFor(/Press Ctrl-C to stop/, 120_000);
+    await dev.waitFor(/Press Ctrl-C to stop/, DEV_READY_TIMEOUT_MS);
   });
 
   after(async () => {

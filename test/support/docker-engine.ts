@@ -2,20 +2,12 @@
 // an image built from busybox-static (no registry is reachable), and containers that serve a health
 // endpoint with busybox httpd. Missing packages fail the test with the command that fixes it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  copyFileSync,
-  closeSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { importBusyboxImage } from '../../src/demo/image';
+import { refuseInUnitRun } from './unit-run';
 
 const INSTALL_HINT = 'apt-get install docker.io busybox-static';
 const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
@@ -80,6 +72,7 @@ async function waitFor(
 
 /** Starts a private dockerd; call stop() when done (also kills its containers). */
 export async function startDockerEngine(): Promise<DockerEngine> {
+  refuseInUnitRun('a Docker engine');
   const dockerd = findDockerd();
   findBusybox();
   // Unix socket paths are limited to ~108 bytes, and containerd nests paths under exec-root: keep it short.
@@ -167,23 +160,7 @@ export async function buildBusyboxImage(
   engine: DockerEngine,
   name = 'rebound-busybox:test',
 ): Promise<string> {
-  const busybox = findBusybox();
-  const root = path.join(engine.dir, 'rootfs');
-  mkdirSync(path.join(root, 'bin'), { recursive: true });
-  mkdirSync(path.join(root, 'tmp'), { recursive: true });
-  copyFileSync(busybox, path.join(root, 'bin', 'busybox'));
-  for (const applet of APPLETS) {
-    const link = path.join(root, 'bin', applet);
-    if (!existsSync(link)) symlinkSync('busybox', link);
-  }
-  const tarFile = path.join(engine.dir, 'rootfs.tar');
-  const tar = spawnSync('tar', ['-C', root, '-cf', tarFile, '.']);
-  if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr.toString()}`);
-  const [repo, tag] = name.split(':') as [string, string | undefined];
-  const stream = await engine.docker.importImage(tarFile, { repo, tag: tag ?? 'latest' });
-  await new Promise<void>((resolve, reject) =>
-    engine.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
-  );
+  await importBusyboxImage(engine.docker, findBusybox(), name, APPLETS);
   return name;
 }
 

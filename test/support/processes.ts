@@ -13,6 +13,12 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
+/**
+ * How long `rebound dev` may take to be ready: it starts Temporal, bundles the workflows (CPU-bound)
+ * and starts a worker and receiver, which on a busy two-core machine took over a minute.
+ */
+export const DEV_READY_TIMEOUT_MS = 180_000;
+
 /** `entry` is what node runs before `args`: bin/rebound.js, or node flags and another script. */
 export function startRebound(
   args: string[],

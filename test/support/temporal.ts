@@ -6,8 +6,11 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
 import { freePort, startDevServer, type DevServer } from '../../src/dev-server';
+import { refuseInUnitRun } from './unit-run';
+import { WORKFLOW_SANDBOX_OPTIONS } from '../../src/workflow-sandbox';
 
 export function temporalAddress(): string {
+  refuseInUnitRun('a Temporal server');
   const address = process.env.REBOUND_TEST_TEMPORAL_ADDRESS;
   if (!address) {
     throw new Error(
@@ -62,6 +65,7 @@ export async function withWorker<T>(
       connection,
       namespace: 'default',
       workflowBundle: await workflowBundle(),
+      ...WORKFLOW_SANDBOX_OPTIONS,
       ...options,
     });
     return await worker.runUntil(() => fn(worker));
@@ -78,6 +82,7 @@ export interface RestartableServer {
 }
 
 export async function dedicatedDevServer(prefix: string): Promise<RestartableServer> {
+  refuseInUnitRun('a Temporal dev server of its own');
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const options = {
     cli: temporalCliPath(),

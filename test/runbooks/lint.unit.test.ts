@@ -280,6 +280,45 @@ void describe('runbook validation', () => {
     );
   });
 
+  void it('checks container.logs parameters: tail from 1 to 1000, since a duration', () => {
+    const logsStep = (params: string): string =>
+      GOOD.replace(
+        '  - id: restart\n',
+        `  - id: logs\n    phase: detect\n    type: container.logs\n    with: ${params}\n  - id: restart\n`,
+      );
+    assert.deepEqual(problemsOf(logsStep('{ container: api, tail: 50, since: 10m }')), []);
+    assert.deepEqual(problemsOf(logsStep('{ container: "{{ vars.container }}", tail: "{{ 20 }}" }')), []);
+    expectProblem(
+      logsStep('{ container: api, tail: 5000 }'),
+      15,
+      /^container.logs parameter "tail" is 5000 but must be at most 1000$/,
+      35,
+    );
+    expectProblem(
+      logsStep('{ container: api, tail: 0 }'),
+      15,
+      /^container.logs parameter "tail" is 0 but must be at least 1$/,
+      35,
+    );
+    expectProblem(
+      logsStep('{ container: api, tail: lots }'),
+      15,
+      /^container.logs parameter "tail" must be a whole number, not string "lots"$/,
+      35,
+    );
+    expectProblem(
+      logsStep('{ container: api, since: yesterday }'),
+      15,
+      /^container.logs parameter "since" "yesterday" is not a duration/,
+      36,
+    );
+    expectProblem(
+      logsStep('{ tail: 5 }'),
+      15,
+      /step "logs" \(container.logs\) is missing the required parameter "container"/,
+    );
+  });
+
   void it('allows a template in place of any parameter value', () => {
     const text = GOOD.replace(
       'with: { container: "{{ vars.container }}" }\n    onFailure',
