@@ -1,8 +1,8 @@
 // The step registry derives what used to be listed by hand: these tests pin the derived lists to the
-// hand-written ones they replace, and prove activityOptionsFor schedules every step type exactly as the
-// interpreter's own activityOptions() does (so the interpreter can switch to it without changing a command).
+// hand-written ones they replace, and the activity options of every step type to the hand-written
+// function every recorded history was made with.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createDockerActivities } from '../../src/activities/docker';
 import { activityLines } from '../../src/audit/model';
 import type { Runbook, Step } from '../../src/runbook-lang/types';
@@ -19,19 +19,40 @@ import {
   mutationTargets,
   routesToDockerHost,
 } from '../../src/steps/registry';
-import { activityOptions } from '../../src/workflows/incident';
+import type { ActivityOptions } from '@temporalio/workflow';
+import { durationMs } from '../../src/runbook-lang/duration';
+import { dockerTaskQueue } from '../../src/task-queues';
 
 const TASK_QUEUE = 'rebound-test';
 
 /**
- * activityOptions() reads the incident's task queue from workflowInfo(), which exists only inside a
- * workflow: give it the one field it reads, for these calls only.
+ * The options the interpreter's hand-written activityOptions() gave every step before the registry
+ * took over, kept as the reference: every recorded history was made with them.
  */
-const global = globalThis as { __TEMPORAL_ACTIVATOR__?: unknown };
-global.__TEMPORAL_ACTIVATOR__ = { info: { taskQueue: TASK_QUEUE } };
-void after(() => {
-  delete global.__TEMPORAL_ACTIVATOR__;
-});
+function handWrittenOptions(runbook: Runbook, step: Step): ActivityOptions {
+  const retry = { ...runbook.defaults.retry, ...(step.retry ?? {}) };
+  const timeoutMs = durationMs(step.timeout ?? runbook.defaults.timeout);
+  const long =
+    step.type === 'container.wait-healthy' ||
+    step.type === 'container.failover' ||
+    step.type === 'container.restart';
+  // http.call heartbeats while it waits: a worker that dies mid-call is noticed within 10 s, not the step timeout.
+  const heartbeatMs = long ? 30_000 : step.type === 'http.call' ? 10_000 : undefined;
+  return {
+    startToCloseTimeout: timeoutMs,
+    ...(heartbeatMs !== undefined ? { heartbeatTimeout: Math.min(timeoutMs, heartbeatMs) } : {}),
+    retry: {
+      maximumAttempts: retry.maximumAttempts ?? 3,
+      initialInterval: durationMs(retry.initialInterval ?? '1s'),
+      backoffCoefficient: retry.backoffCoefficient ?? 2,
+      maximumInterval: durationMs(retry.maximumInterval ?? '1m'),
+      nonRetryableErrorTypes: retry.nonRetryableErrorTypes ?? [],
+    },
+    ...(step.host && step.type.startsWith('container.')
+      ? { taskQueue: dockerTaskQueue(TASK_QUEUE, step.host) }
+      : {}),
+  };
+}
 
 const runbook = (defaults: Runbook['defaults']): Runbook => ({
   name: 'r',
@@ -71,7 +92,7 @@ void describe('step registry', () => {
           const step: Step = { id: 's', phase: 'remediate', type, with: {}, ...variant };
           assert.deepEqual(
             activityOptionsFor(rb, step, TASK_QUEUE),
-            activityOptions(rb, step),
+            handWrittenOptions(rb, step),
             `${type} ${JSON.stringify(variant)}`,
           );
           compared += 1;

@@ -7,6 +7,9 @@ import { nowIso } from '../clock';
 import type { IncidentStatus, StepRecord } from '../contract';
 import type { ApprovalSpec } from './approval-rules';
 import type { RunningIncident } from './state';
+import { errorMessage } from '../values';
+
+export { errorMessage };
 
 /** What the interpreter does after a step. */
 export type StepOutcome =
@@ -80,8 +83,4 @@ export function describeFailure(error: unknown): { type: string; message: string
   }
   if (error instanceof ApplicationFailure) return { type: error.type ?? 'Error', message: error.message };
   return { type: error instanceof Error ? error.name : 'Error', message: errorMessage(error) };
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -37,6 +37,7 @@ import { releaseGuards } from './guards';
 import { escalationMail, slack } from './messages';
 import { runStep } from './run-step';
 import { RunningIncident } from './state';
+import { ESCALATED_HOLD_WAIT_MS, FIRST_NOTIFICATION_WAIT_MS } from '../timers';
 
 export async function incident(input: IncidentInput): Promise<IncidentState> {
   const run = new RunningIncident(input);
@@ -72,7 +73,7 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
   // The first notification arrives with the start (signal-with-start); an incident started another
   // way waits briefly for it rather than acting on nothing.
   if (!run.resumed) {
-    if (!(await condition(() => state.notifications > 0, '1 minute'))) {
+    if (!(await condition(() => state.notifications > 0, FIRST_NOTIFICATION_WAIT_MS))) {
       return run.finish(new StopIncident('failed', 'started without an alert notification'));
     }
     try {
@@ -163,7 +164,10 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     // starting another remediation; a human may close it.
     run.note('hold', 'escalated: waiting for the alert to resolve or a human to close the incident');
     for (;;) {
-      await condition(() => !state.alertFiring || run.closeRequested || run.historyTooLong(), '1 hour');
+      await condition(
+        () => !state.alertFiring || run.closeRequested || run.historyTooLong(),
+        ESCALATED_HOLD_WAIT_MS,
+      );
       if (!state.alertFiring || run.closeRequested) break;
       await maybeContinueAsNew();
     }

@@ -14,7 +14,8 @@ import {
   type StepRecord,
 } from '../contract';
 import type { targetLock } from '../guard-workflows';
-import * as sa from '../search-attributes';
+import { identityAttributes, progressAttributes } from '../search-attributes';
+import { describeAlert } from '../values';
 import type { ApprovalSpec } from './approval-rules';
 import type { StopIncident } from './failures';
 
@@ -171,16 +172,14 @@ export class RunningIncident {
     const state = this.state;
     upsertSearchAttributes([
       ...(initial
-        ? [
-            { key: sa.SA_RUNBOOK, value: this.runbook.name },
-            { key: sa.SA_TARGET, value: state.targetKey },
-            { key: sa.SA_ALERTNAME, value: state.alert.labels.alertname ?? '' },
-            { key: sa.SA_SEVERITY, value: state.alert.labels.severity ?? '' },
-            { key: sa.SA_DRY_RUN, value: this.input.dryRun },
-          ]
+        ? identityAttributes({
+            runbook: this.runbook.name,
+            targetKey: state.targetKey,
+            labels: state.alert.labels,
+            dryRun: this.input.dryRun,
+          })
         : []),
-      { key: sa.SA_PHASE, value: state.phase },
-      { key: sa.SA_STATUS, value: state.status },
+      ...progressAttributes(state.phase, state.status),
     ]);
   }
 
@@ -239,13 +238,4 @@ export class RunningIncident {
       ...(this.slackChannel ? { slackChannel: this.slackChannel } : {}),
     };
   }
-}
-
-function describeAlert(n: AlertNotification): string {
-  const name = n.alert.labels.alertname ?? 'alert';
-  const labels = Object.entries(n.alert.labels)
-    .filter(([k]) => k !== 'alertname')
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ');
-  return `${name} {${labels}} ${n.alert.status}`;
 }

@@ -4,7 +4,7 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ReboundActivities, StepContext } from '../../activities/types';
 import { ACTIVITY_STEP_TYPES, type ActivityStepType, type Step } from '../../runbook-lang/types';
-import { activityOptions } from '../activity-options';
+import { activityOptionsFor } from '../../steps/registry';
 import { ACTIVITY_FOR_STEP } from '../activity-names';
 import { nowIso } from '../clock';
 import type { StepRecord } from '../contract';
@@ -24,7 +24,7 @@ export async function callActivity(
     throw ApplicationFailure.nonRetryable(`unknown step type ${step.type}`, 'RunbookError');
   }
   const name = ACTIVITY_FOR_STEP[step.type as ActivityStepType];
-  const act = proxyActivities<ReboundActivities>(activityOptions(runbook, step));
+  const act = proxyActivities<ReboundActivities>(activityOptionsFor(runbook, step, workflowInfo().taskQueue));
   const ctx: StepContext = {
     incidentId: state.incidentId,
     runbook: runbook.name,
