@@ -37,7 +37,9 @@ function ctx(overrides: Partial<StepContext> = {}): StepContext {
   };
 }
 
-function env(info: { attempt?: number; startToCloseTimeoutMs?: number } = {}): MockActivityEnvironment {
+function env(
+  info: { attempt?: number; startToCloseTimeoutMs?: number; heartbeatDetails?: unknown } = {},
+): MockActivityEnvironment {
   return new MockActivityEnvironment({
     attempt: 1,
     startToCloseTimeoutMs: 30_000,
@@ -172,12 +174,8 @@ void describe('container activities on a real Docker engine', () => {
     });
     await new Promise((r) => setTimeout(r, 500));
     // Attempt 2 gets attempt 1's last heartbeat, as Temporal delivers it to the next attempt.
-    const retryEnv = new MockActivityEnvironment({
+    const retryEnv = env({
       attempt: 2,
-      startToCloseTimeoutMs: 30_000,
-      scheduleToCloseTimeoutMs: 0,
-      scheduledTimestampMs: Date.now(),
-      currentAttemptScheduledTimestampMs: Date.now(),
       heartbeatDetails: { restarting: 'api-4', waitingSince: Date.now() - 500 },
     });
     const retry = (await run(
@@ -210,12 +208,8 @@ void describe('container activities on a real Docker engine', () => {
     await new Promise((r) => setTimeout(r, 1100));
     const before = await startedAt('api-6');
     const stepStartedAt = new Date().toISOString();
-    const retryEnv = new MockActivityEnvironment({
+    const retryEnv = env({
       attempt: 2,
-      startToCloseTimeoutMs: 30_000,
-      scheduleToCloseTimeoutMs: 0,
-      scheduledTimestampMs: Date.now(),
-      currentAttemptScheduledTimestampMs: Date.now(),
       heartbeatDetails: { restarting: 'api-6', waitingSince: Date.now() - 60_000 },
     });
     const result = (await run(

@@ -1,6 +1,7 @@
 // Running `rebound` as a user does: a real process, its output collected, stopped with a signal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { after } from 'node:test';
 
 export const REBOUND_BIN = path.resolve(__dirname, '../../bin/rebound.js');
 
@@ -19,6 +20,15 @@ export interface RunningProcess {
  */
 export const DEV_READY_TIMEOUT_MS = 180_000;
 
+/**
+ * Every process started here and still running. A test that fails before stopping its process would
+ * otherwise leave it holding the test file open, and the whole run would hang instead of failing.
+ */
+const running = new Set<ChildProcess>();
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** `entry` is what node runs before `args`: bin/rebound.js, or node flags and another script. */
 export function startRebound(
   args: string[],
@@ -34,7 +44,13 @@ export function startRebound(
   let text = '';
   child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  running.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   return {
     child,
     output: () => text,
