@@ -1,7 +1,7 @@
 // Login, approvals waiting, safety (pause, breaker, budgets), the runbook catalog with "what would
 // run", and the dev outbox. Rendering only.
 import type { OutboxEntry } from '../activities/outbox';
-import type { PendingRow } from '../approvals';
+import type { PendingRow } from '../decisions';
 import type { SafetyStatus } from '../commands/safety';
 import { formatDuration } from '../runbook-lang/duration';
 import { formatMatcher } from '../runbook-lang/matchers';

@@ -16,19 +16,19 @@ import {
   groupsOf,
   pendingApprovals,
   type PendingRow,
-} from '../approvals';
+} from '../decisions';
 import { buildAudit } from '../audit/model';
 import { AUDIT_CSS, renderAudit, type AuditFormat } from '../audit/render';
 import { SUMMARY_CSS } from '../audit/summary';
 import { alertFromObject } from '../commands/runbooks';
 import { controlStart, readSafetyStatus } from '../commands/safety';
 import type { Config } from '../config';
-import { INCIDENT_STATUSES, listQuery, parseSince, summarise, type ListFilter } from '../incidents';
+import { INCIDENT_STATUSES, listQuery, parseSince, summarise, type ListFilter } from '../incident-queries';
 import { logger } from '../log';
 import { HttpError, type RequestContext, type Router } from '../receiver/http';
 import type { ReceiverDeps, RouteModule } from '../receiver/index';
-import { statusFor } from '../receiver/approvals';
-import { identityForToken } from '../receiver/approvals';
+import { statusFor } from '../receiver/approval-routes';
+import { identityForToken } from '../receiver/approval-routes';
 import { replay, type ReplayOutcome } from '../replay';
 import { checkRunbookDir } from '../runbooks/catalog';
 import { planIncident } from '../runbooks/plan';
