@@ -8,7 +8,7 @@ const container: ParamSpec = {
   check: 'container',
   description: 'Container name or id.',
 };
-/** Mutating container steps may name several containers; each is a target the safety guards count. */
+/** Mutating container steps may name several containers; each is a target the guards count. */
 const containers: ParamSpec = {
   kind: 'string-or-list',
   required: true,

@@ -51,7 +51,7 @@ export interface StepDefinition {
   params: Readonly<Record<string, ParamSpec>>;
   /** The activity that carries the step out; absent for the interpreter's own steps (approval, sleep, escalate). */
   activity?: keyof ReboundActivities;
-  /** Changes the world: dry run, pause and the safety guards (targets, lock, budget) apply. */
+  /** Changes the world: dry run, pause and the guards (targets, lock, budget) apply. */
   mutates?: boolean;
   /** For mutating steps: what the step touches, from its rendered parameters and Docker host name. */
   targets?: (params: Readonly<Record<string, unknown>>, host: string) => Targets;
