@@ -72,6 +72,11 @@ export interface StepDefinition {
    * Undefined for an output it does not recognise: the audit then shows the JSON.
    */
   auditLines?: (output: unknown) => string[] | undefined;
+  /**
+   * What a finished step found, in a few words (`rebound demo` says it as the incident goes); undefined
+   * when there is nothing worth adding. `output` is the activity's result, `{}` when it is not an object.
+   */
+  summary?: (output: Readonly<Record<string, unknown>>) => string | undefined;
 }
 
 /** Declares a family of step types; keeps the literal type names (the StepType union is made of them). */
