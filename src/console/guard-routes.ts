@@ -1,6 +1,6 @@
 // The console's guards page: what is paused, the breaker, and each target's budget (as `rebound
 // status` shows them), and pausing or resuming automation with a reason (operators only). The pause
-// and the breaker live in the `control` workflow; its updates are sent with update-with-start.
+// and the breaker live in the kill-switch workflow (type `control`), updated with update-with-start.
 // The page was /safety before: those addresses keep working.
 import { controlStart, readGuardStatus } from '../commands/guards';
 import { logger } from '../log';
