@@ -1,6 +1,6 @@
 // Alert to first action: from the webhook's POST to the moment the restart activity starts (after
-// routing, signal-with-start, the interpreter's detect step and the safety guards: fresh check,
-// admission, target lock, budget), beside three baselines measured in the same run: the same
+// routing, signal-with-start, the interpreter's detect step and the guards: fresh check,
+// switch guard, target lock, budget), beside three baselines measured in the same run: the same
 // runbook hand-written as a plain Temporal workflow behind a minimal webhook handler, that handler
 // restarting directly without Temporal (the floor), and an empty workflow's start to first
 // activity. Then where Rebound's time goes, leg by leg, read from the incidents' histories.
@@ -99,7 +99,7 @@ function legSpecs(inspect: string, restart: string): LegSpec[] {
     { leg: 'detect step (inspect)', kind: 'activity', type: inspect, nth: 1, at: 'closedAt' },
     { leg: 'fresh re-check (inspect again)', kind: 'activity', type: inspect, nth: 2, at: 'closedAt' },
     {
-      leg: 'admission (safetyAdmit: control workflow)',
+      leg: 'switch guard (safetyAdmit: kill-switch workflow)',
       kind: 'activity',
       type: 'safetyAdmit',
       nth: 1,
@@ -192,7 +192,7 @@ export async function firstActionBench(ctx: BenchContext): Promise<void> {
   let incident: number[] = [];
   await worker.runUntil(async () => {
     incident = await series('c', poster(`${receiver.url}/v1/alerts/alertmanager`));
-    // Let the incidents' last safety activities (safetyLeave) finish before the worker stops: they
+    // Let the incidents' last guard activities (safetyLeave) finish before the worker stops: they
     // wait on an Update of the control workflow this same worker serves, and do not heed
     // cancellation, so a shutdown with one in flight never completes.
     const ids = [

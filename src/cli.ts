@@ -10,7 +10,7 @@ import { registerDevCommands } from './commands/dev';
 import { registerDoctorCommands } from './commands/doctor';
 import { registerIncidentCommands } from './commands/incidents';
 import { registerRunbookCommands } from './commands/runbooks';
-import { registerSafetyCommands } from './commands/safety';
+import { registerGuardCommands } from './commands/guards';
 import { escapeControls, printErr } from './terminal-text';
 
 const program = new Command('rebound')
@@ -28,7 +28,7 @@ registerDoctorCommands(program);
 registerConfigCommands(program);
 registerRunbookCommands(program);
 registerAlertCommands(program);
-registerSafetyCommands(program);
+registerGuardCommands(program);
 registerIncidentCommands(program);
 registerAuditCommands(program);
 // Last: it adds `incidents pending` to an `incidents` group another module may have created.

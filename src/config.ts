@@ -339,7 +339,8 @@ export const SETTINGS = [
       'Group membership as group=alice|bob pairs, comma separated; runbooks may name groups as approvers.',
   },
 
-  // Safety: remediation budgets, the breaker and per-target locks.
+  // The guards: remediation budgets, the breaker and per-target locks. The keys, flags and variables
+  // keep their `safety.` names so existing configuration files and scripts go on working.
   {
     key: 'safety.budgetMax',
     env: 'REBOUND_BUDGET_MAX',

@@ -1,5 +1,5 @@
-// The per-target budget policy as configured: shared by the safety activities that enforce it and
-// `rebound safety`, which shows it, so the CLI need not load activity code to read configuration.
+// The per-target budget policy as configured: shared by the guard activities that enforce it and
+// `rebound status` (the guards), which shows it, so the CLI need not load activity code to read configuration.
 import type { Config } from './config';
 import type { BudgetPolicy } from './workflows/safety-contract';
 

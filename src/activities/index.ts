@@ -31,15 +31,15 @@ function incidentLink(publicUrl: string | undefined, incidentId: string): string
     : undefined;
 }
 
-/** `client` reaches the safety workflows; by default one is made from the configuration on first use. */
+/** `client` reaches the guard workflows; by default one is made from the configuration on first use. */
 export function createActivities(
   config: Config,
   client?: Client,
   options: ActivityOptions = {},
 ): ReboundActivities {
   const outbox = options.outboxFile;
-  let safetyClient = client;
-  const safety = createSafetyActivities(config, () => (safetyClient ??= lazyClient(config)));
+  let guardClient = client;
+  const guards = createSafetyActivities(config, () => (guardClient ??= lazyClient(config)));
   // Where probes and calls may go, checked after templating; the configured Prometheus always may.
   const egress = createEgressPolicy(config.egress.allow, [config.prometheus.url]);
   const secrets = createSecretStore({ file: config.secrets.file });
@@ -120,6 +120,6 @@ export function createActivities(
       }
       return slack.slackIncidentMessage(input);
     },
-    ...safety,
+    ...guards,
   };
 }

@@ -30,7 +30,7 @@ export interface AuditEntry {
     | 'status'
     | 'step'
     | 'message'
-    | 'safety'
+    | 'guard'
     | 'approval'
     | 'close'
     | 'timer'
@@ -50,7 +50,7 @@ export interface ActivityAudit {
   activityType: string;
   /** The runbook step it served (ctx.stepId), or what it was for when no step. */
   stepId?: string;
-  purpose: 'step' | 'message' | 'safety';
+  purpose: 'step' | 'message' | 'guard';
   scheduledEventId: number;
   scheduledAt: string;
   startedAt?: string;
@@ -141,10 +141,10 @@ export interface AuditRecord {
 
 const MESSAGE_ACTIVITIES = new Set(['notify', 'slackIncidentMessage']);
 /** The guards before a mutating step: the kill switch and breaker, the budget, leaving the active list. */
-const SAFETY_ACTIVITIES = new Set(['safetyAdmit', 'budgetConsume', 'safetyLeave']);
+const GUARD_ACTIVITIES = new Set(['safetyAdmit', 'budgetConsume', 'safetyLeave']);
 
-/** One line an auditor reads for a safety activity: what was asked and what the guard answered. */
-export function describeSafety(a: ActivityAudit): string {
+/** One line an auditor reads for a guard activity: what was asked and what the guard answered. */
+export function describeGuard(a: ActivityAudit): string {
   const input = isObject(a.input) ? a.input : {};
   const result = isObject(a.result) ? a.result : {};
   if (a.outcome !== 'completed') return `${a.activityType} ${a.outcome ?? 'running'}`;
@@ -158,7 +158,7 @@ export function describeSafety(a: ActivityAudit): string {
           : decision === 'paused'
             ? 'paused: record only'
             : 'held back by the breaker';
-      return `safety check before acting on ${resources}: ${verdict}${typeof result.reason === 'string' ? ` (${result.reason})` : ''}`;
+      return `guards before acting on ${resources}: ${verdict}${typeof result.reason === 'string' ? ` (${result.reason})` : ''}`;
     }
     case 'budgetConsume': {
       const resource = typeof input.resource === 'string' ? input.resource : '?';
@@ -400,8 +400,8 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
         activityId: scheduled.activityId ?? '?',
         activityType: type,
         ...(typeof ctx?.stepId === 'string' ? { stepId: ctx.stepId } : {}),
-        purpose: SAFETY_ACTIVITIES.has(type)
-          ? 'safety'
+        purpose: GUARD_ACTIVITIES.has(type)
+          ? 'guard'
           : MESSAGE_ACTIVITIES.has(type) &&
               !(typeof ctx?.stepId === 'string' && isRunbookStep(input, ctx.stepId))
             ? 'message'
@@ -456,8 +456,8 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
       }
       if (a.purpose === 'message') {
         entry(event, 'message', `${describeMessage(a)}: ${outcomeVerb(a)}`, activityLines(a).slice(1));
-      } else if (a.purpose === 'safety') {
-        entry(event, 'safety', describeSafety(a), a.error ? activityLines(a).slice(1) : []);
+      } else if (a.purpose === 'guard') {
+        entry(event, 'guard', describeGuard(a), a.error ? activityLines(a).slice(1) : []);
       } else {
         entry(
           event,
@@ -474,7 +474,7 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
     if (childStarted) {
       entry(
         event,
-        'safety',
+        'guard',
         `lock taken: ${lockName(childStarted.workflowExecution?.workflowId, input?.safetyScope)}`,
         [],
       );
@@ -484,7 +484,7 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
     if (childFailed) {
       entry(
         event,
-        'safety',
+        'guard',
         `lock busy: ${lockName(childFailed.workflowId, input?.safetyScope)} is held by another incident`,
         [],
       );
@@ -494,7 +494,7 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
     if (released && released.signalName === releaseLockSignal.name) {
       entry(
         event,
-        'safety',
+        'guard',
         `lock released: ${lockName(released.workflowExecution?.workflowId, input?.safetyScope)}`,
         [],
       );
@@ -660,9 +660,9 @@ export function buildAudit(history: History, workflowIdHint?: string): AuditReco
   return record;
 }
 
-/** lock/<scope>/<resource> -> <resource>, as the incident's safety scope (default "default") named it. */
-function lockName(workflowId: string | null | undefined, safetyScope: string | undefined): string {
-  return lockResource(workflowId ?? '?', safetyScope ?? 'default');
+/** lock/<scope>/<resource> -> <resource>, as the incident's guard scope (input.safetyScope, default "default") named it. */
+function lockName(workflowId: string | null | undefined, scope: string | undefined): string {
+  return lockResource(workflowId ?? '?', scope ?? 'default');
 }
 
 function isRunbookStep(input: IncidentInput | undefined, stepId: string): boolean {

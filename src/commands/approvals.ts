@@ -8,7 +8,7 @@ import {
   pendingApprovals,
   type DecisionResult,
   type PendingRow,
-} from '../approvals';
+} from '../decisions';
 import { escapeControls, escapedStrings, jsonForTerminal, printErr, printOut } from '../terminal-text';
 import { action, configFromOptions, section, UserError, withSettings, withTemporal } from './common';
 

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { buildAudit } from '../audit/model';
 import { AUDIT_FORMATS, renderAudit, type AuditFormat } from '../audit/render';
 import type { Config } from '../config';
-import { listIncidents, parseSince } from '../incidents';
+import { listIncidents, parseSince } from '../incident-queries';
 import { terminalProgress } from '../progress';
 import { fetchHistory, readHistoryFile, replay, type ReplayOutcome, type ReplaySource } from '../replay';
 import { connectClient } from '../temporal-connection';

@@ -2,7 +2,7 @@
 // and turning errors into a clear message and an exit status instead of a stack trace.
 import { Option, type Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { ApprovalError } from '../approvals';
+import { ApprovalError } from '../decisions';
 import {
   ConfigError,
   SETTINGS,

@@ -15,7 +15,7 @@ const SECTIONS: Record<string, string> = {
   slack: 'Slack',
   smtp: 'Email (SMTP)',
   approvals: 'Approvals',
-  safety: 'Safety: action budgets and the circuit breaker',
+  safety: 'Guards: action budgets, the circuit breaker and target locks (keys keep their `safety.` names)',
   log: 'Logging',
 };
 

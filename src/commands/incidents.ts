@@ -7,7 +7,7 @@ import {
   showIncident,
   type IncidentSummary,
   type ShownIncident,
-} from '../incidents';
+} from '../incident-queries';
 import { escapedStrings, jsonForTerminal, printOut } from '../terminal-text';
 import type { IncidentStatus } from '../workflows/contract';
 import { action, configFromOptions, section, UserError, withSettings, withTemporal } from './common';

@@ -3,7 +3,7 @@
 // the data is fetched by routes.ts.
 import type { AuditRecord } from '../audit/model';
 import { renderAuditBodyHtml, renderFactsHtml } from '../audit/render';
-import type { IncidentSummary } from '../incidents';
+import type { IncidentSummary } from '../incident-queries';
 import type { ReplayOutcome } from '../replay';
 import type { IncidentState } from '../workflows/contract';
 import { html, trusted, type Markup } from './html';

@@ -17,7 +17,7 @@ export interface PageOptions {
   /** Approvals waiting for the viewer; undefined when unknown. */
   pending?: number;
   /** Which navigation entry is current. */
-  nav?: 'incidents' | 'approvals' | 'safety' | 'runbooks' | 'outbox';
+  nav?: 'incidents' | 'approvals' | 'guards' | 'runbooks' | 'outbox';
   /** Reload <main> when incidents change (server-sent events). */
   live?: boolean;
   showOutbox?: boolean;
@@ -59,7 +59,7 @@ export function layout(o: PageOptions): Markup {
               ? html`<nav>
                     ${link('incidents', '/incidents', 'Incidents')}
                     ${link('approvals', '/approvals', 'Approvals', badge)}
-                    ${link('safety', '/safety', 'Safety')} ${link('runbooks', '/runbooks', 'Runbooks')}
+                    ${link('guards', '/guards', 'Guards')} ${link('runbooks', '/runbooks', 'Runbooks')}
                     ${o.showOutbox ? link('outbox', '/outbox', 'Outbox') : ''}
                   </nav>
                   <div class="who">

@@ -4,7 +4,7 @@
 // server-sent events when it changes. Subscribers share the poll, so a hundred open tabs cost one.
 import type { ServerResponse } from 'node:http';
 import type { Client } from '@temporalio/client';
-import { INCIDENT_STATUSES, listQuery } from '../incidents';
+import { INCIDENT_STATUSES, listQuery } from '../incident-queries';
 import { logger } from '../log';
 import { SA_PHASE, SA_STATUS } from '../workflows/search-attributes';
 import { SECURITY_HEADERS } from './respond';

@@ -1,8 +1,8 @@
-// Login, approvals waiting, safety (pause, breaker, budgets), the runbook catalog with "what would
+// Login, approvals waiting, the guards (pause, breaker, budgets), the runbook catalog with "what would
 // run", and the dev outbox. Rendering only.
 import type { OutboxEntry } from '../activities/outbox';
-import type { PendingRow } from '../approvals';
-import type { SafetyStatus } from '../commands/safety';
+import type { PendingRow } from '../decisions';
+import type { GuardStatus } from '../commands/guards';
 import { formatDuration } from '../runbook-lang/duration';
 import { formatMatcher } from '../runbook-lang/matchers';
 import { PHASES, type RunbookSnapshot } from '../runbook-lang/types';
@@ -115,17 +115,12 @@ export function approvalsPage(rows: PendingRow[], unanswered: string[], viewer: 
     ${unanswered.length ? html`<p class="note">No worker answered for ${unanswered.length} open incident(s): ${unanswered.join(', ')}.</p>` : ''}`;
 }
 
-export function safetyPage(
-  status: SafetyStatus,
-  viewer: Viewer,
-  runbooks: string[],
-  notice?: string,
-): Markup {
+export function guardsPage(status: GuardStatus, viewer: Viewer, runbooks: string[], notice?: string): Markup {
   const c = status.control;
   const p = status.policy;
   const paused = Object.entries(c?.pausedRunbooks ?? {});
   const op = viewer.role === 'operator';
-  return html`<h1>Safety</h1>
+  return html`<h1>Guards</h1>
     ${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}
     <section>
       <h2>Automation</h2>
@@ -143,7 +138,7 @@ export function safetyPage(
       ${
         op
           ? html`<div class="forms">
-              <form method="post" action="/safety/pause" class="box">
+              <form method="post" action="/guards/pause" class="box">
                 ${csrfField(viewer)}
                 <h3>Pause</h3>
                 <p class="note">Incidents still open and record what they would do; nothing is changed.</p>
@@ -158,7 +153,7 @@ export function safetyPage(
                 ><input id="pause-reason" name="reason" required maxlength="500" />
                 <div class="buttons"><button type="submit" class="reject">Pause</button></div>
               </form>
-              <form method="post" action="/safety/resume" class="box">
+              <form method="post" action="/guards/resume" class="box">
                 ${csrfField(viewer)}
                 <h3>Resume</h3>
                 <label

@@ -4,7 +4,7 @@
 // constant time. Roles come from console.roles at each request, so a change applies at once.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { groupsOf } from '../approvals';
+import { groupsOf } from '../decisions';
 import type { Config } from '../config';
 
 export type Role = 'viewer' | 'operator';

@@ -1,27 +1,13 @@
 // Follows a live incident through its state query and tells a person what happens, as it happens:
 // each timeline entry once, with what a finished step found (container state, probe answer, why a
-// message was not sent). Used by `rebound demo`; plain text, control characters removed.
+// message was not sent; each step family's `summary` in src/steps/). Used by `rebound demo`; plain
+// text, control characters removed.
 import type { WorkflowHandle } from '@temporalio/client';
 import type { IncidentState, StepRecord, TimelineEntry } from '../workflows/contract';
 import { stateQuery } from '../workflows/contract';
+import { outputRecord } from '../steps/output-text';
+import { stepDefinition } from '../steps/registry';
 import { escapeControls } from '../terminal-text';
-
-function record(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-}
-
-function text(value: unknown, fallback: string): string {
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : fallback;
-}
-
-function describeContainer(state: Record<string, unknown>): string {
-  if (state.exists === false) return 'no such container on the engine the worker uses';
-  const status = state.running === true ? 'running' : text(state.status, 'not running');
-  const exit =
-    state.running !== true && typeof state.exitCode === 'number' ? ` (exit code ${state.exitCode})` : '';
-  const health = typeof state.health === 'string' ? `, health ${state.health}` : '';
-  return `${text(state.name, 'container')} is ${status}${exit}${health}`;
-}
 
 /** What a finished step found, in a few words; undefined when there is nothing worth adding. */
 export function describeStep(step: StepRecord): string | undefined {
@@ -31,31 +17,8 @@ export function describeStep(step: StepRecord): string | undefined {
   }
   if (step.status !== 'succeeded') return undefined;
   if (step.note) return step.note;
-  const out = record(step.output);
-  switch (step.type) {
-    case 'container.inspect':
-      return describeContainer(out);
-    case 'container.restart':
-      return out.restarted === false
-        ? `${text(out.container, 'the container')} was already restarted by an earlier attempt`
-        : `docker restart ${text(out.container, 'the container')}: started again`;
-    case 'container.start':
-    case 'container.stop':
-      return describeContainer(out);
-    case 'container.wait-healthy':
-      return out.healthy === true
-        ? `healthy again (${text(out.observations, '?')} observation${out.observations === 1 ? '' : 's'})`
-        : `not healthy: ${describeContainer(record(out.last))}`;
-    case 'probe.http':
-    case 'probe.tcp':
-      return out.ok === true
-        ? `answered${typeof out.status === 'number' ? ` ${out.status}` : ''} in ${text(out.durationMs, '?')} ms`
-        : `no good answer: ${text(out.error, text(out.status, 'none'))}`;
-    case 'notify':
-      return 'sent';
-    default:
-      return undefined;
-  }
+  // Each step family says what its steps found (src/steps/*, `summary`).
+  return stepDefinition(step.type)?.summary?.(outputRecord(step.output));
 }
 
 export interface NarrationLine {

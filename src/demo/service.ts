@@ -16,7 +16,7 @@ export interface DemoService {
 
 const SECOND_NS = 1_000_000_000;
 
-/** A fresh name per run: the safety budget counts actions per target, so each run is a new target. */
+/** A fresh name per run: the guards' budget counts actions per target, so each run is a new target. */
 export function demoServiceName(): string {
   return `rebound-demo-${randomBytes(3).toString('hex')}`;
 }

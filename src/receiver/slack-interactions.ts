@@ -7,7 +7,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
 import { escapeMrkdwn, incidentBlocks } from '../slack/blocks';
 import { createSlackClient } from '../slack/client';
-import { ApprovalError, applyDecision, type DecisionResult } from '../approvals';
+import { ApprovalError, applyDecision, type DecisionResult } from '../decisions';
 import type { Config } from '../config';
 import { logger } from '../log';
 import { HttpError, sendJson } from './http';

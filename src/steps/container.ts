@@ -1,6 +1,7 @@
 // The container step family: observe, restart, start, stop, fail over, wait until healthy and read the
 // log of Docker containers. Carried out by src/activities/docker.ts on the step's Docker host.
 import { defineSteps, type ParamSpec, type Targets } from './definition';
+import { outputRecord, text } from './output-text';
 
 const container: ParamSpec = {
   kind: 'string',
@@ -8,7 +9,7 @@ const container: ParamSpec = {
   check: 'container',
   description: 'Container name or id.',
 };
-/** Mutating container steps may name several containers; each is a target the safety guards count. */
+/** Mutating container steps may name several containers; each is a target the guards count. */
 const containers: ParamSpec = {
   kind: 'string-or-list',
   required: true,
@@ -57,6 +58,16 @@ function logLines(output: unknown): string[] | undefined {
   return out;
 }
 
+/** A container's state as containerInspect (and start, stop, wait-healthy) report it, in a few words. */
+function describeContainer(state: Readonly<Record<string, unknown>>): string {
+  if (state.exists === false) return 'no such container on the engine the worker uses';
+  const status = state.running === true ? 'running' : text(state.status, 'not running');
+  const exit =
+    state.running !== true && typeof state.exitCode === 'number' ? ` (exit code ${state.exitCode})` : '';
+  const health = typeof state.health === 'string' ? `, health ${state.health}` : '';
+  return `${text(state.name, 'container')} is ${status}${exit}${health}`;
+}
+
 export const CONTAINER_STEPS = defineSteps({
   'container.inspect': {
     description: 'Observe a container: running, health, restarts.',
@@ -65,6 +76,7 @@ export const CONTAINER_STEPS = defineSteps({
     check: true,
     dockerHost: true,
     dryRun: 'runs',
+    summary: describeContainer,
   },
   'container.restart': {
     description: 'Restart a container (mutating).',
@@ -75,6 +87,10 @@ export const CONTAINER_STEPS = defineSteps({
     heartbeatMs: 30_000,
     dockerHost: true,
     dryRun: 'reports',
+    summary: (out) =>
+      out.restarted === false
+        ? `${text(out.container, 'the container')} was already restarted by an earlier attempt`
+        : `docker restart ${text(out.container, 'the container')}: started again`,
   },
   'container.start': {
     description: 'Start a stopped container (mutating).',
@@ -84,6 +100,7 @@ export const CONTAINER_STEPS = defineSteps({
     targets: eachContainer,
     dockerHost: true,
     dryRun: 'reports',
+    summary: describeContainer,
   },
   'container.stop': {
     description: 'Stop a container (mutating).',
@@ -93,6 +110,7 @@ export const CONTAINER_STEPS = defineSteps({
     targets: eachContainer,
     dockerHost: true,
     dryRun: 'reports',
+    summary: describeContainer,
   },
   'container.failover': {
     description: 'Stop the primary container and start the standby (mutating).',
@@ -134,6 +152,10 @@ export const CONTAINER_STEPS = defineSteps({
     heartbeatMs: 30_000,
     dockerHost: true,
     dryRun: 'runs',
+    summary: (out) =>
+      out.healthy === true
+        ? `healthy again (${text(out.observations, '?')} observation${out.observations === 1 ? '' : 's'})`
+        : `not healthy: ${describeContainer(outputRecord(out.last))}`,
   },
   'container.logs': {
     description: "Read the last lines of a container's log (stdout and stderr) into the incident's record.",

@@ -51,7 +51,7 @@ export interface StepDefinition {
   params: Readonly<Record<string, ParamSpec>>;
   /** The activity that carries the step out; absent for the interpreter's own steps (approval, sleep, escalate). */
   activity?: keyof ReboundActivities;
-  /** Changes the world: dry run, pause and the safety guards (targets, lock, budget) apply. */
+  /** Changes the world: dry run, pause and the guards (targets, lock, budget) apply. */
   mutates?: boolean;
   /** For mutating steps: what the step touches, from its rendered parameters and Docker host name. */
   targets?: (params: Readonly<Record<string, unknown>>, host: string) => Targets;
@@ -72,6 +72,11 @@ export interface StepDefinition {
    * Undefined for an output it does not recognise: the audit then shows the JSON.
    */
   auditLines?: (output: unknown) => string[] | undefined;
+  /**
+   * What a finished step found, in a few words (`rebound demo` says it as the incident goes); undefined
+   * when there is nothing worth adding. `output` is the activity's result, `{}` when it is not an object.
+   */
+  summary?: (output: Readonly<Record<string, unknown>>) => string | undefined;
 }
 
 /** Declares a family of step types; keeps the literal type names (the StepType union is made of them). */

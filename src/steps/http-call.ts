@@ -1,5 +1,5 @@
 // The http.call step: call an HTTP API to change something (mutating). Carried out by
-// src/activities/http-call.ts; its target is the URL's origin, which the safety guards lock and count.
+// src/activities/http-call.ts; its target is the URL's origin, which the guards lock and count.
 import { defineSteps } from './definition';
 import { expectStatus, timeoutMs } from './probe';
 

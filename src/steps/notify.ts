@@ -21,5 +21,6 @@ export const NOTIFY_STEPS = defineSteps({
     },
     activity: 'notify',
     dryRun: 'runs',
+    summary: () => 'sent',
   },
 });

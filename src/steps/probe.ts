@@ -1,6 +1,7 @@
 // The probe step family: is an HTTP endpoint or a TCP port answering? Carried out by
 // src/activities/probes.ts on the main task queue; read-only, so also re-run before a mutating step.
 import { defineSteps, type ParamSpec } from './definition';
+import { text } from './output-text';
 
 /** Expected HTTP status; shared with http.call. */
 export const expectStatus: ParamSpec = {
@@ -12,6 +13,13 @@ export const timeoutMs: ParamSpec = {
   minimum: 1,
   description: 'Request timeout in milliseconds.',
 };
+
+/** How a probe answered, in a few words. */
+function describeProbe(out: Readonly<Record<string, unknown>>): string {
+  return out.ok === true
+    ? `answered${typeof out.status === 'number' ? ` ${out.status}` : ''} in ${text(out.durationMs, '?')} ms`
+    : `no good answer: ${text(out.error, text(out.status, 'none'))}`;
+}
 
 export const PROBE_STEPS = defineSteps({
   'probe.http': {
@@ -26,6 +34,7 @@ export const PROBE_STEPS = defineSteps({
     activity: 'probeHttp',
     check: true,
     dryRun: 'runs',
+    summary: describeProbe,
   },
   'probe.tcp': {
     description: 'Open a TCP connection.',
@@ -37,5 +46,6 @@ export const PROBE_STEPS = defineSteps({
     activity: 'probeTcp',
     check: true,
     dryRun: 'runs',
+    summary: describeProbe,
   },
 });

@@ -44,7 +44,7 @@ const typesWhere = (test: (d: StepDefinition) => boolean): StepType[] =>
 export const STEP_TYPES: readonly StepType[] = entries.map(([type]) => type);
 export const ACTIVITY_STEP_TYPES = typesWhere((d) => d.activity !== undefined) as readonly ActivityStepType[];
 export const CONTROL_STEP_TYPES = typesWhere((d) => d.activity === undefined) as readonly ControlStepType[];
-/** Step types that change the world; dry-run, pause and the safety guards apply to these. */
+/** Step types that change the world; dry-run, pause and the guards apply to these. */
 export const MUTATING_STEP_TYPES: readonly StepType[] = typesWhere((d) => d.mutates === true);
 /** Step types that only look: safe to run again right before a mutating step. */
 export const CHECK_STEP_TYPES: readonly StepType[] = typesWhere((d) => d.check === true);

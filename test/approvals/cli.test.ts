@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { PendingRow } from '../../src/approvals';
+import type { PendingRow } from '../../src/decisions';
 import { state, waitForState } from '../support/incidents';
 import { runRebound } from '../support/processes';
 import { startHarness, testEnv, type Harness } from './harness';

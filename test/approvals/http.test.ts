@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { decisionUpdateId, groupsOf } from '../../src/approvals';
+import { decisionUpdateId, groupsOf } from '../../src/decisions';
 import { loadConfig } from '../../src/config';
 import { startReceiver } from '../../src/receiver';
 import { ROUTE_MODULES } from '../../src/receiver/routes';
 import { lazyClient } from '../../src/temporal-connection';
-import { identityForToken } from '../../src/receiver/approvals';
+import { identityForToken } from '../../src/receiver/approval-routes';
 import type { RecordedDecision } from '../../src/workflows/contract';
 import { state, waitForState } from '../support/incidents';
 import { decidePath, post, startHarness, TOKENS, type Harness } from './harness';

@@ -11,7 +11,7 @@ import {
   type IncidentSummary,
   type ListFilter,
   type ShownIncident,
-} from '../../src/incidents';
+} from '../../src/incident-queries';
 import {
   INCIDENT_WORKFLOW_TYPE,
   alertSignal,

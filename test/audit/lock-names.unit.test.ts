@@ -23,10 +23,10 @@ describe('lock names in the audit', () => {
   it('names the lock a recorded incident took and released', () => {
     const file = path.resolve(__dirname, '../histories/restart-container-escalated.json');
     const history = historyFromJSON(JSON.parse(readFileSync(file, 'utf8')) as unknown);
-    const safety = buildAudit(history)
-      .entries.filter((e) => e.kind === 'safety')
+    const guards = buildAudit(history)
+      .entries.filter((e) => e.kind === 'guard')
       .map((e) => e.text);
-    assert.ok(safety.includes('lock taken: docker:local/api-1'), safety.join('\n'));
-    assert.ok(safety.includes('lock released: docker:local/api-1'), safety.join('\n'));
+    assert.ok(guards.includes('lock taken: docker:local/api-1'), guards.join('\n'));
+    assert.ok(guards.includes('lock released: docker:local/api-1'), guards.join('\n'));
   });
 });

@@ -268,23 +268,24 @@ describe('console', { timeout: 240_000 }, () => {
       form: { decision: 'reject', step: 'approve' },
     });
     assert.equal(response.status(), 403);
-    const wrong = await page.request.post(`${base}/safety/pause`, { form: { csrf: 'guess', reason: 'x' } });
+    const wrong = await page.request.post(`${base}/guards/pause`, { form: { csrf: 'guess', reason: 'x' } });
     assert.equal(wrong.status(), 403);
     await page.close();
   });
 
   it('pauses and resumes with a reason', async () => {
     const page = await operator.newPage();
-    await page.goto(`${base}/safety`);
+    await page.goto(`${base}/safety`); // the old address leads to /guards
+    assert.match(page.url(), /\/guards$/);
     await page.fill('#pause-reason', 'maintenance window');
-    await page.click('form[action="/safety/pause"] button');
+    await page.click('form[action="/guards/pause"] button');
     await page.waitForSelector('.status-banner.paused');
     assert.match(
       (await page.locator('.status-banner.paused').first().textContent()) ?? '',
       /PAUSED: all automation, by opal[\s\S]*maintenance window/,
     );
     await page.fill('#resume-reason', 'window over');
-    await page.click('form[action="/safety/resume"] button');
+    await page.click('form[action="/guards/resume"] button');
     await page.waitForSelector('.status-banner.running');
     assert.match(
       (await page.locator('ul.log').textContent()) ?? '',

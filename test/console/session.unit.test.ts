@@ -11,7 +11,7 @@ import { readOutbox } from '../../src/activities/outbox';
 import type { NotifyParams, StepInput } from '../../src/activities/types';
 import { loadConfig } from '../../src/config';
 import { html } from '../../src/console/html';
-import { parseLabels } from '../../src/console/routes';
+import { parseLabels } from '../../src/console/runbook-routes';
 import { SessionKeeper, consumeOneTimeLogin, createOneTimeLogin, roleOf } from '../../src/console/session';
 
 function request(cookie: string): IncomingMessage {

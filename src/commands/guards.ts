@@ -1,5 +1,7 @@
-// `rebound pause`, `rebound resume`, `rebound status`: the kill switch, the breaker, and what each
-// target has left of its remediation budget.
+// The guards from the command line: `rebound pause` and `rebound resume` (the kill switch and the
+// breaker), and `rebound status` (also `rebound guards`): what is paused, the breaker, and what each
+// target has left of its remediation budget. The guard workflows' names (`control`, `targetBudget`)
+// are recorded in histories and keep their words.
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { budgetPolicy } from '../safety-policy';
@@ -19,7 +21,7 @@ import {
 } from '../workflows/safety-contract';
 import { action, configFromOptions, section, withSettings, withTemporal } from './common';
 
-export interface SafetyStatus {
+export interface GuardStatus {
   taskQueue: string;
   control: ControlStatus | undefined;
   budgets: BudgetStatus[];
@@ -35,7 +37,7 @@ export function controlStart(config: Config): WithStartWorkflowOperation<never> 
   });
 }
 
-export async function readSafetyStatus(client: Client, config: Config): Promise<SafetyStatus> {
+export async function readGuardStatus(client: Client, config: Config): Promise<GuardStatus> {
   const taskQueue = config.temporal.taskQueue;
   let control: ControlStatus | undefined;
   try {
@@ -59,11 +61,11 @@ export async function readSafetyStatus(client: Client, config: Config): Promise<
   return { taskQueue, control, budgets, policy: budgetPolicy(config) };
 }
 
-export function formatSafetyStatus(status: SafetyStatus): string {
+export function formatGuardStatus(status: GuardStatus): string {
   const lines: string[] = [];
   const c = status.control;
   const p = status.policy;
-  lines.push(`Task queue ${status.taskQueue}`);
+  lines.push(`Guards for task queue ${status.taskQueue}`);
   if (c?.pausedAll)
     lines.push(
       `PAUSED: all automation, by ${c.pausedAll.by} at ${c.pausedAll.at}${c.pausedAll.reason ? ` (${c.pausedAll.reason})` : ''}`,
@@ -93,12 +95,12 @@ export function formatSafetyStatus(status: SafetyStatus): string {
   return lines.join('\n');
 }
 
-export function registerSafetyCommands(program: Command): void {
+export function registerGuardCommands(program: Command): void {
   withSettings(
     program
       .command('pause')
       .description(
-        'Stop automation from changing anything (all runbooks, or one): incidents still open and record what they would do',
+        'Guards: stop automation from changing anything (all runbooks, or one): incidents still open and record what they would do',
       )
       .requiredOption('--as <name>', 'who is pausing (recorded)')
       .option('--runbook <name>', 'pause only this runbook')
@@ -123,7 +125,9 @@ export function registerSafetyCommands(program: Command): void {
   withSettings(
     program
       .command('resume')
-      .description('Let automation act again (all, or one runbook); --breaker also closes an open breaker')
+      .description(
+        'Guards: let automation act again (all, or one runbook); --breaker also closes an open breaker',
+      )
       .requiredOption('--as <name>', 'who is resuming (recorded)')
       .option('--runbook <name>', 'resume only this runbook')
       .option('--breaker', 'close the breaker')
@@ -160,15 +164,18 @@ export function registerSafetyCommands(program: Command): void {
   withSettings(
     program
       .command('status')
-      .description('Show pauses, the breaker, active remediations and each target’s remaining budget')
+      .alias('guards')
+      .description(
+        'Show the guards: pauses, the breaker, active remediations and each target’s remaining budget (also: rebound guards)',
+      )
       .option('--json', 'print JSON'),
     [...section('temporal'), ...section('safety')],
   ).action(
     action(async (options: Record<string, unknown>) => {
       const { json, ...rest } = options as { json?: boolean };
       const config = configFromOptions(rest);
-      const status = await withTemporal(config, (client) => readSafetyStatus(client, config));
-      printOut(json ? jsonForTerminal(status) : formatSafetyStatus(escapedStrings(status)));
+      const status = await withTemporal(config, (client) => readGuardStatus(client, config));
+      printOut(json ? jsonForTerminal(status) : formatGuardStatus(escapedStrings(status)));
     }),
   );
 }

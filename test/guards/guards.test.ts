@@ -1,4 +1,4 @@
-// Safety against real parts: the Temporal dev server (locks, budgets, breaker and pause live there)
+// The guards against real parts: the Temporal dev server (locks, budgets, breaker and pause live there)
 // and, for the notification storm, a real Docker engine and container.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -2,7 +2,7 @@
 // The identity comes from the token alone; the body only says which step and why.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ApprovalError, applyDecision, type DecisionRequest } from '../approvals';
+import { ApprovalError, applyDecision, type DecisionRequest } from '../decisions';
 import { logger } from '../log';
 import { HttpError, sendJson, type Router } from './http';
 import type { ReceiverDeps, RouteModule } from './index';

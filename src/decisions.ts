@@ -13,7 +13,7 @@ import {
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Config } from './config';
 import { GRPC, grpcCode, grpcMessage } from './grpc-status';
-import { showIncident } from './incidents';
+import { showIncident } from './incident-queries';
 import {
   closeUpdate,
   decideUpdate,
