@@ -16,6 +16,8 @@ const SECTIONS: Record<string, string> = {
   smtp: 'Email (SMTP)',
   approvals: 'Approvals',
   safety: 'Safety: action budgets and the circuit breaker',
+  worker: 'Worker (`rebound worker`, `rebound dev`)',
+  cache: 'Caches',
   log: 'Logging',
 };
 
