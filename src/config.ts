@@ -463,7 +463,7 @@ export const SETTINGS = [
     kind: 'int',
     min: 0,
     describe:
-      'Incidents a worker keeps in memory (its workflow cache, about 0.7 MiB each); one it evicted replays its history on its next event (tens of milliseconds). Default: what an eighth of the memory the process may use holds, at most 512 MiB worth (731 incidents from 4 GiB up). 0 keeps none.',
+      'Incidents a worker keeps in memory (its workflow cache, about 0.7-0.8 MiB of rss each); one it evicted replays its history on its next event (tens of milliseconds). Default: the SDK’s, derived from the V8 heap limit (2,310 on a 23.5 GiB machine); `rebound worker` logs the value in effect. 0 keeps none.',
   },
   {
     key: 'cache.dir',
@@ -543,7 +543,7 @@ export interface Config {
   };
   secrets: { file?: string };
   egress: { allow: string };
-  /** cachedIncidents: unset means derived from the machine (defaultCachedIncidents). */
+  /** cachedIncidents: unset means the SDK's default (derived from the V8 heap limit). */
   worker: { cachedIncidents?: number };
   /** dir: unset means the user's cache directory; `off` means none. */
   cache: { dir?: string };

@@ -1,6 +1,5 @@
 // The worker entry point: polls the task queue, runs incident workflows and their activities.
 // A worker given a Docker host name serves only that host's queue, with only the Docker activities.
-import os from 'node:os';
 import {
   DefaultLogger,
   type NativeConnection,
@@ -26,30 +25,6 @@ export function installRuntime(level: Config['log']['level'] = 'info'): void {
   const temporalLevel = level === 'debug' ? 'INFO' : 'WARN';
   Runtime.install({ logger: new DefaultLogger(temporalLevel), shutdownSignals: [] });
   runtimeInstalled = true;
-}
-
-const MiB = 2 ** 20;
-/** What one cached incident adds to the worker's rss, measured by `npm run bench -- scale` (0.65-0.85 MiB). */
-const BYTES_PER_CACHED_INCIDENT = 0.7 * MiB;
-/** The most memory the default gives the workflow cache, however large the machine. */
-const MAX_DEFAULT_CACHE_BYTES = 512 * MiB;
-
-/** The memory this process may use: the machine's, or its cgroup's limit when lower (a container). */
-function availableMemory(): number {
-  const total = os.totalmem();
-  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
-  return constrained && constrained > 0 && constrained < total ? constrained : total;
-}
-
-/**
- * The workflow cache size when worker.cachedIncidents is not set: an eighth of the memory the
- * process may use, at most 512 MiB, in incidents. The SDK's own default grows with the V8 heap
- * limit (2,310 on a 23 GiB machine) although a cached incident's memory lies mostly outside that
- * heap; past the cache an incident's next event replays its history (tens of milliseconds).
- */
-export function defaultCachedIncidents(memory: number = availableMemory()): number {
-  const budget = Math.min(memory / 8, MAX_DEFAULT_CACHE_BYTES);
-  return Math.max(10, Math.floor(budget / BYTES_PER_CACHED_INCIDENT));
 }
 
 export interface WorkerSet {
@@ -84,7 +59,9 @@ export async function createWorkers(
     workers.push(await Worker.create({ ...common, taskQueue, activities: dockerActivities }));
     log.info('serving Docker host', { host: hostName, taskQueue });
   } else {
-    const maxCachedWorkflows = config.worker.cachedIncidents ?? defaultCachedIncidents();
+    // Unset: the SDK's default, which it derives from the V8 heap limit (so from the machine's
+    // memory). A smaller cache saved little rss and slowed the drain in the scale benchmark.
+    const cachedIncidents = config.worker.cachedIncidents;
     // The bundle an earlier start built from the same sources, when there is one (webpack takes seconds).
     let bundleSource = 'given';
     if (!overrides.workflowBundle) {
@@ -94,7 +71,7 @@ export async function createWorkers(
     }
     workers.push(
       await Worker.create({
-        maxCachedWorkflows,
+        ...(cachedIncidents !== undefined ? { maxCachedWorkflows: cachedIncidents } : {}),
         ...common,
         taskQueue: config.temporal.taskQueue,
         activities,
@@ -103,7 +80,7 @@ export async function createWorkers(
     log.info('worker polling', {
       taskQueue: config.temporal.taskQueue,
       namespace: config.temporal.namespace,
-      cachedIncidents: workers[0]?.options.maxCachedWorkflows ?? maxCachedWorkflows,
+      cachedIncidents: workers[0]?.options.maxCachedWorkflows,
       workflowCode: bundleSource,
     });
   }

@@ -1,23 +1,10 @@
-// The worker's workflow cache size: worker.cachedIncidents when set, else a default derived from the
-// memory the process may use (an eighth of it, at most 512 MiB, at about 0.7 MiB per incident).
+// The worker's workflow cache size: worker.cachedIncidents when set (else the SDK's default, derived
+// from the V8 heap limit), and the bundle cache directory setting.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config';
-import { defaultCachedIncidents } from '../../src/worker';
-
-const GiB = 2 ** 30;
 
 describe('worker workflow cache size', () => {
-  it('defaults to an eighth of the memory, at most 512 MiB worth, and never below 10', () => {
-    assert.equal(defaultCachedIncidents(2 * GiB), 365);
-    assert.equal(defaultCachedIncidents(4 * GiB), 731);
-    assert.equal(defaultCachedIncidents(64 * GiB), 731);
-    assert.equal(defaultCachedIncidents(64 * 2 ** 20), 11);
-    assert.equal(defaultCachedIncidents(8 * 2 ** 20), 10);
-    const here = defaultCachedIncidents();
-    assert.ok(here >= 10 && here <= 731, `derived from this machine: ${here}`);
-  });
-
   it('is set in incidents by REBOUND_WORKER_CACHED_INCIDENTS, 0 included, never negative', () => {
     assert.equal(loadConfig({ env: {} }).worker.cachedIncidents, undefined);
     assert.equal(
