@@ -1,13 +1,13 @@
 // Replay: histories replayed per second by src/replay.ts (what `rebound replay` runs), by history
 // length: the recorded histories in test/histories/ and longer ones generated here (an incident
-// that receives many repeat notifications). Three ways: replay() as the CLI calls it (workflowsPath),
+// that receives many repeat notifications). Three ways: replay() bundling on each call,
 // replay() with a prebuilt bundle, and one SDK replay worker for all histories (the ceiling). Then
-// whole processes on the recorded directory: `rebound replay` as a user runs it, beside the
-// prototype in replay-fast.ts (bundle cached on disk, only the replay machinery loaded), with the
-// prototype's phases, to show where the CLI's time goes.
+// whole processes on the recorded directory: `rebound replay` as a user runs it (bundle cache empty,
+// then filled), beside one SDK replay worker in its own process given a prebuilt bundle
+// (replay-sdk.ts), with that process's phases.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -111,14 +111,14 @@ interface ProcessRun {
 }
 
 /** Runs a node process to its end; its wall time from spawn to exit. */
-function runProcess(args: string[]): Promise<ProcessRun> {
+function runProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ProcessRun> {
   const root = path.resolve(__dirname, '..');
   const t0 = performance.now();
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       args,
-      { cwd: root, maxBuffer: 16 * 2 ** 20, env: { ...process.env, REBOUND_LOG_LEVEL: 'error' } },
+      { cwd: root, maxBuffer: 16 * 2 ** 20, env: { ...process.env, REBOUND_LOG_LEVEL: 'error', ...env } },
       (error, stdout) => {
         const seconds = (performance.now() - t0) / 1000;
         const timing = /^timing (\{.*\})$/m.exec(stdout)?.[1];
@@ -169,12 +169,12 @@ export async function replayBench(ctx: BenchContext): Promise<void> {
     for (const o of outcomes) if (!o.ok) failures.push(`${o.name}: ${o.error ?? ''}`);
   };
 
-  // As `rebound replay` runs it today: workflowsPath, so each history pays for a bundle.
+  // replay() given neither a bundle nor a cache directory: each call pays for a bundle.
   const few = recorded.slice(0, 3);
   rows.push(
     row(
       'recorded (3 of them)',
-      'replay(), workflowsPath (the CLI)',
+      'replay(), bundling on each call',
       few,
       few.length,
       await timed(async () => check(await replay(few))),
@@ -216,22 +216,25 @@ export async function replayBench(ctx: BenchContext): Promise<void> {
     rows.map((r) => ({ ...r })),
   );
 
-  // Whole processes over the recorded directory, as a user or CI runs them.
+  // Whole processes over the recorded directory, as a user or CI runs them: `rebound replay` with
+  // its bundle cache empty (it bundles and fills it), then again (the cache hit every later run
+  // gets), beside one SDK replay worker in a process of its own given a bundle built beforehand.
   const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'rebound-bench-replay-cache-'));
   const processes: Array<{ how: string } & ProcessRun> = [];
   try {
-    processes.push({
-      how: 'rebound replay test/histories (the CLI)',
-      ...(await runProcess(['bin/rebound.js', 'replay', dir])),
-    });
-    const fast = ['--import', 'tsx', path.join(__dirname, 'replay-fast.ts'), '--cache-dir', cacheDir, dir];
-    processes.push({ how: 'prototype, bundle cache empty (bundles, fills it)', ...(await runProcess(fast)) });
-    processes.push({ how: 'prototype, bundle cached', ...(await runProcess(fast)) });
+    const bundleFile = path.join(cacheDir, 'prebuilt-bundle.js');
+    writeFileSync(bundleFile, bundle.code);
+    const cli = ['bin/rebound.js', 'replay', dir];
+    const env = { REBOUND_CACHE_DIR: path.join(cacheDir, 'cache') };
+    processes.push({ how: CLI_COLD, ...(await runProcess(cli, env)) });
+    processes.push({ how: CLI_CACHED, ...(await runProcess(cli, env)) });
+    const sdk = ['--import', 'tsx', path.join(__dirname, 'replay-sdk.ts'), '--bundle', bundleFile, dir];
+    processes.push({ how: SDK_PROCESS, ...(await runProcess(sdk)) });
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
   }
   table(
-    `Replay as a process: all ${all.length} recorded histories, wall time from spawn to exit (phases in ms: process start with imports, read, bundle, replay)`,
+    `Replay as a process: all ${all.length} recorded histories, wall time from spawn to exit (the SDK process's phases in ms: process start with imports, read, bundle file, replay)`,
     processes.map((p) => ({
       process: p.how,
       exit: p.exitCode,
@@ -239,10 +242,16 @@ export async function replayBench(ctx: BenchContext): Promise<void> {
       historiesPerSecond: round(all.length / p.seconds, 2),
       startAndImports: p.phases?.startAndImports ?? '-',
       read: p.phases?.read ?? '-',
-      bundle: p.phases ? (p.phases.key ?? 0) + (p.phases.bundle ?? 0) : '-',
+      bundle: p.phases?.bundle ?? '-',
       replay: p.phases?.replay ?? '-',
     })),
   );
+  const cached = processes.find((p) => p.how === CLI_CACHED);
+  const sdkRun = processes.find((p) => p.how === SDK_PROCESS);
+  if (cached && sdkRun)
+    console.log(
+      `rebound replay (bundle cached) / one SDK replay worker process, histories per second: ${round(sdkRun.seconds / cached.seconds, 2)}`,
+    );
   if (failures.length > 0)
     console.log(`REPLAY FAILURES while timing (${failures.length}):\n${failures.slice(0, 5).join('\n')}`);
   console.log(`(workflowsPath is ${path.relative(process.cwd(), WORKFLOWS_PATH)})`);
@@ -254,6 +263,11 @@ export async function replayBench(ctx: BenchContext): Promise<void> {
   };
   console.log(`-> ${writeResults('replay', ctx, results, replayFigures(results))}`);
 }
+
+const CLI_COLD = 'rebound replay test/histories, bundle cache empty (bundles, fills it)';
+/** The label runs before the bundle cache had, so --compare sets the two side by side. */
+const CLI_CACHED = 'rebound replay test/histories (the CLI)';
+const SDK_PROCESS = 'one SDK replay worker as a process, bundle built beforehand (baseline)';
 
 /** A generated history's label without its exact event count, which differs from run to run. */
 function stableName(histories: string): string {
@@ -288,5 +302,15 @@ export function replayFigures(results: unknown): Figure[] {
     });
   for (const p of r.processes ?? [])
     figures.push({ figure: `process: ${p.how}`, value: round(p.seconds, 1), unit: 's', better: 'lower' });
+  const seconds = (how: string): number | undefined => r.processes?.find((p) => p.how === how)?.seconds;
+  const cli = seconds(CLI_CACHED);
+  const sdk = seconds(SDK_PROCESS);
+  if (cli !== undefined && sdk !== undefined)
+    figures.push({
+      figure: 'process: rebound replay / SDK replay worker process',
+      value: round(sdk / cli, 2),
+      unit: 'x',
+      better: 'higher',
+    });
   return figures;
 }

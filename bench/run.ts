@@ -123,6 +123,11 @@ async function main(): Promise<number> {
       await (BENCHES[name] as (c: BenchContext) => Promise<void>)(ctx);
       console.log(`(${name} took ${Math.round((Date.now() - started) / 1000)} s)`);
     }
+  } catch (error) {
+    // Said before the connection closes: a gRPC retry still pending then can crash the process
+    // ("Channel has been shut down") and hide what failed.
+    console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    throw error;
   } finally {
     await connection.close();
     await server.stop();

@@ -459,6 +459,22 @@ export const SETTINGS = [
   },
 
   {
+    key: 'worker.cachedIncidents',
+    env: 'REBOUND_WORKER_CACHED_INCIDENTS',
+    kind: 'int',
+    min: 0,
+    describe:
+      'Incidents a worker keeps in memory (its workflow cache, about 0.7-0.8 MiB of rss each); one it evicted replays its history on its next event (tens of milliseconds). Default: the SDK’s, derived from the V8 heap limit (2,310 on a 23.5 GiB machine); `rebound worker` logs the value in effect. 0 keeps none.',
+  },
+  {
+    key: 'cache.dir',
+    env: 'REBOUND_CACHE_DIR',
+    kind: 'string',
+    describe:
+      'Where the bundled workflow code is cached for `rebound replay`, `worker` and `dev`, keyed by a hash of the sources, packages and SDK (default: $XDG_CACHE_HOME/rebound, else ~/.cache/rebound); `off` bundles on every start.',
+  },
+
+  {
     key: 'log.level',
     env: 'REBOUND_LOG_LEVEL',
     kind: 'enum',
@@ -528,6 +544,10 @@ export interface Config {
   };
   secrets: { file?: string };
   egress: { allow: string };
+  /** cachedIncidents: unset means the SDK's default (derived from the V8 heap limit). */
+  worker: { cachedIncidents?: number };
+  /** dir: unset means the user's cache directory; `off` means none. */
+  cache: { dir?: string };
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
 }
 
@@ -710,6 +730,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   config.slack.users ??= {};
   config.egress.allow ??= ''; // set but empty: nothing is allowed beyond the configured Prometheus
   config.console.roles ??= {};
+  config.worker ??= {};
+  config.cache ??= {};
   const groups = (config.approvals.groups ?? {}) as unknown as Record<string, string>;
   config.approvals.groups = Object.fromEntries(
     Object.entries(groups).map(([g, members]) => [

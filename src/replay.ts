@@ -5,14 +5,8 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
-import {
-  DefaultLogger,
-  Runtime,
-  Worker,
-  bundleWorkflowCode,
-  type ReplayWorkerOptions,
-} from '@temporalio/worker';
-import { WORKFLOWS_PATH } from './workflows-path';
+import { DefaultLogger, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { workflowBundle as cachedWorkflowBundle } from './workflow-bundle';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -139,9 +133,14 @@ async function firstDivergingEvent(replayOne: ReplayOne, source: ReplaySource): 
   return Number.isFinite(id) && id > 0 ? id : high;
 }
 
+export interface ReplayOptions extends Partial<ReplayWorkerOptions> {
+  /** Where the bundled workflow code is cached between runs (see workflow-bundle.ts); unset: no cache. */
+  bundleCacheDir?: string;
+}
+
 export async function replay(
   sources: ReplaySource[],
-  options: Partial<ReplayWorkerOptions> = {},
+  options: ReplayOptions = {},
   /** Called before each history is replayed (index from 0), for progress on a terminal. */
   onNext?: (index: number, source: ReplaySource) => void,
 ): Promise<ReplayOutcome[]> {
@@ -159,14 +158,12 @@ export async function replay(
     runtimeReady = true;
   }
   if (sources.length === 0) return [];
-  // Bundle the workflow code once for all histories (bundling costs far more than replaying one).
-  const { workflowsPath, ...rest } = options;
+  // Bundle the workflow code once for all histories (bundling costs far more than replaying one),
+  // or reuse the bundle an earlier run cached for the same sources.
+  const { workflowsPath, bundleCacheDir, ...rest } = options;
   const workflowBundle =
     options.workflowBundle ??
-    (await bundleWorkflowCode({
-      workflowsPath: workflowsPath ?? WORKFLOWS_PATH,
-      logger: new DefaultLogger('ERROR'),
-    }));
+    (await cachedWorkflowBundle({ dir: bundleCacheDir, ...(workflowsPath ? { workflowsPath } : {}) }));
   const workerOptions: ReplayWorkerOptions = { ...rest, workflowBundle, replayName: 'rebound-replay' };
   return withReplayWorker(workerOptions, async (replayOne) => {
     const outcomes: ReplayOutcome[] = [];

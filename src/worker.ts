@@ -12,7 +12,7 @@ import type { Config } from './config';
 import { logger } from './log';
 import { DOCKER_HOST_ACTIVITIES } from './steps/registry';
 import { dockerTaskQueue } from './task-queues';
-import { WORKFLOWS_PATH } from './workflows-path';
+import { resolveCacheDir, workflowBundle } from './workflow-bundle';
 import { WORKFLOW_SANDBOX_OPTIONS } from './workflow-sandbox';
 
 const log = logger('worker');
@@ -59,18 +59,29 @@ export async function createWorkers(
     workers.push(await Worker.create({ ...common, taskQueue, activities: dockerActivities }));
     log.info('serving Docker host', { host: hostName, taskQueue });
   } else {
+    // Unset: the SDK's default, which it derives from the V8 heap limit (so from the machine's
+    // memory). A smaller cache saved little rss and slowed the drain in the scale benchmark.
+    const cachedIncidents = config.worker.cachedIncidents;
+    // The bundle an earlier start built from the same sources, when there is one (webpack takes seconds).
+    let bundleSource = 'given';
+    if (!overrides.workflowBundle) {
+      const bundle = await workflowBundle({ dir: resolveCacheDir(config.cache.dir) });
+      bundleSource = bundle.source === 'hit' ? 'cache' : 'built';
+      common.workflowBundle ??= { code: bundle.code };
+    }
     workers.push(
       await Worker.create({
+        ...(cachedIncidents !== undefined ? { maxCachedWorkflows: cachedIncidents } : {}),
         ...common,
         taskQueue: config.temporal.taskQueue,
-        workflowsPath: WORKFLOWS_PATH,
         activities,
-        bundlerOptions: { ignoreModules: [] },
       }),
     );
     log.info('worker polling', {
       taskQueue: config.temporal.taskQueue,
       namespace: config.temporal.namespace,
+      cachedIncidents: workers[0]?.options.maxCachedWorkflows,
+      workflowCode: bundleSource,
     });
   }
   let running: Promise<void> | undefined;

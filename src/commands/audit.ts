@@ -12,6 +12,7 @@ import { listIncidents, parseSince } from '../incident-queries';
 import { terminalProgress } from '../progress';
 import { fetchHistory, readHistoryFile, replay, type ReplayOutcome, type ReplaySource } from '../replay';
 import { connectClient } from '../temporal-connection';
+import { resolveCacheDir } from '../workflow-bundle';
 import { escapeControls, printErr, printOut } from '../terminal-text';
 import {
   EXIT,
@@ -221,7 +222,8 @@ export function registerAuditCommands(program: Command): void {
     section('temporal'),
   ).action(
     action(async (sources: string[], options: Record<string, unknown>) => {
-      const connection = lazyConnect(configFromOptions(options));
+      const config = configFromOptions(options);
+      const connection = lazyConnect(config);
       const loaded: ReplaySource[] = [];
       try {
         for (const s of sources) {
@@ -243,12 +245,17 @@ export function registerAuditCommands(program: Command): void {
         await connection.close();
       }
       const workflowsPath = process.env[REPLAY_WORKFLOWS_PATH_ENV];
-      // Bundling the workflow code comes first and takes a few seconds: say so on a terminal.
+      // Bundling the workflow code comes first and takes a few seconds unless an earlier run
+      // cached it: say so on a terminal.
       if (process.stderr.isTTY) process.stderr.write('bundling the workflow code…');
       const progress = terminalProgress('replaying', loaded.length);
+      const bundleCacheDir = resolveCacheDir(config.cache.dir);
       const outcomes = await replay(
         loaded,
-        workflowsPath ? { workflowsPath: path.resolve(workflowsPath) } : {},
+        {
+          ...(bundleCacheDir ? { bundleCacheDir } : {}),
+          ...(workflowsPath ? { workflowsPath: path.resolve(workflowsPath) } : {}),
+        },
         (index, source) => progress.update(index + 1, source.name),
       );
       progress.end();

@@ -16,6 +16,8 @@ const SECTIONS: Record<string, string> = {
   smtp: 'Email (SMTP)',
   approvals: 'Approvals',
   safety: 'Guards: action budgets, the circuit breaker and target locks (keys keep their `safety.` names)',
+  worker: 'Worker (`rebound worker`, `rebound dev`)',
+  cache: 'Caches',
   log: 'Logging',
 };
 
