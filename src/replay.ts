@@ -12,7 +12,7 @@ import {
   bundleWorkflowCode,
   type ReplayWorkerOptions,
 } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from './workflows-path';
+import { workflowSource } from './runbooks/code-bundle';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -141,7 +141,8 @@ async function firstDivergingEvent(replayOne: ReplayOne, source: ReplaySource): 
 
 export async function replay(
   sources: ReplaySource[],
-  options: Partial<ReplayWorkerOptions> = {},
+  /** runbooksDir: bundle that directory's code runbooks with the workflows, as the worker does. */
+  options: Partial<ReplayWorkerOptions> & { runbooksDir?: string } = {},
   /** Called before each history is replayed (index from 0), for progress on a terminal. */
   onNext?: (index: number, source: ReplaySource) => void,
 ): Promise<ReplayOutcome[]> {
@@ -160,11 +161,11 @@ export async function replay(
   }
   if (sources.length === 0) return [];
   // Bundle the workflow code once for all histories (bundling costs far more than replaying one).
-  const { workflowsPath, ...rest } = options;
+  const { workflowsPath, runbooksDir, ...rest } = options;
   const workflowBundle =
     options.workflowBundle ??
     (await bundleWorkflowCode({
-      workflowsPath: workflowsPath ?? WORKFLOWS_PATH,
+      ...(workflowsPath ? { workflowsPath } : workflowSource(runbooksDir)),
       logger: new DefaultLogger('ERROR'),
     }));
   const workerOptions: ReplayWorkerOptions = { ...rest, workflowBundle, replayName: 'rebound-replay' };

@@ -12,7 +12,7 @@ import type { Config } from './config';
 import { logger } from './log';
 import { DOCKER_HOST_ACTIVITIES } from './steps/registry';
 import { dockerTaskQueue } from './task-queues';
-import { WORKFLOWS_PATH } from './workflows-path';
+import { workflowSource } from './runbooks/code-bundle';
 import { WORKFLOW_SANDBOX_OPTIONS } from './workflow-sandbox';
 
 const log = logger('worker');
@@ -59,13 +59,15 @@ export async function createWorkers(
     workers.push(await Worker.create({ ...common, taskQueue, activities: dockerActivities }));
     log.info('serving Docker host', { host: hostName, taskQueue });
   } else {
+    // The runbooks directory's code runbooks (*.ts) are compiled into the workflow bundle.
+    const { workflowsPath, webpackConfigHook } = workflowSource(config.runbooks.dir);
     workers.push(
       await Worker.create({
         ...common,
         taskQueue: config.temporal.taskQueue,
-        workflowsPath: WORKFLOWS_PATH,
+        workflowsPath,
         activities,
-        bundlerOptions: { ignoreModules: [] },
+        bundlerOptions: { ignoreModules: [], ...(webpackConfigHook ? { webpackConfigHook } : {}) },
       }),
     );
     log.info('worker polling', {

@@ -218,10 +218,11 @@ export function registerAuditCommands(program: Command): void {
         '<sources...>',
         'history files, directories of them (*.json), or incident ids (fetched from Temporal)',
       ),
-    section('temporal'),
+    [...section('temporal'), 'runbooks.dir'],
   ).action(
     action(async (sources: string[], options: Record<string, unknown>) => {
-      const connection = lazyConnect(configFromOptions(options));
+      const config = configFromOptions(options);
+      const connection = lazyConnect(config);
       const loaded: ReplaySource[] = [];
       try {
         for (const s of sources) {
@@ -248,7 +249,8 @@ export function registerAuditCommands(program: Command): void {
       const progress = terminalProgress('replaying', loaded.length);
       const outcomes = await replay(
         loaded,
-        workflowsPath ? { workflowsPath: path.resolve(workflowsPath) } : {},
+        // The code runbooks of the runbooks directory are bundled as the worker bundles them.
+        workflowsPath ? { workflowsPath: path.resolve(workflowsPath) } : { runbooksDir: config.runbooks.dir },
         (index, source) => progress.update(index + 1, source.name),
       );
       progress.end();
