@@ -132,7 +132,12 @@ export function loadRunbooks(dir: string): RunbookCatalog {
   if (problems.length > 0) throw new RunbookValidationError(problems);
   if (files.length === 0)
     throw new RunbookValidationError([
-      { file: dir, line: 1, column: 1, message: 'no runbooks: the directory holds no *.yaml, *.yml or *.ts files' },
+      {
+        file: dir,
+        line: 1,
+        column: 1,
+        message: 'no runbooks: the directory holds no *.yaml, *.yml or *.ts files',
+      },
     ]);
   return catalogOf(dir, runbooks);
 }

@@ -41,9 +41,8 @@ function originalPosition(
   line: number,
   column: number,
 ): { line: number; column: number } {
-  const entry = map?.findEntry(line - 1, column - 1) as
-    { originalLine?: number; originalColumn?: number } | undefined;
-  if (entry?.originalLine === undefined) return { line, column };
+  const entry = map?.findEntry(line - 1, column - 1);
+  if (!entry || !('originalLine' in entry)) return { line, column };
   return { line: entry.originalLine + 1, column: (entry.originalColumn ?? 0) + 1 };
 }
 

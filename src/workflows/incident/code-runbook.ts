@@ -179,12 +179,13 @@ export async function runCodeProcedure(
   code: RegisteredCodeRunbook,
   part: 'procedure' | 'escalation',
 ): Promise<StepOutcome> {
-  const fn = part === 'procedure' ? code.runbook.procedure : code.runbook.escalation;
-  if (!fn) return { kind: 'next' };
+  const declaration = code.runbook;
+  if (part === 'escalation' && !declaration.escalation) return { kind: 'next' };
   const rb = new ProcedureApi(run, part === 'procedure' ? 'detect' : 'escalate');
   let thrown: unknown;
   try {
-    await fn.call(code.runbook, rb);
+    if (part === 'procedure') await declaration.procedure(rb);
+    else await declaration.escalation?.(rb);
   } catch (error) {
     thrown = error;
   }
