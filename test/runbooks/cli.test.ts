@@ -127,7 +127,7 @@ void describe('rebound runbooks', () => {
     assert.equal(result.code, 2);
     assert.match(
       result.stderr,
-      /no runbook named "nope" in runbooks and no such file; runbooks: restart-container, failover, escalate-only/,
+      /no runbook named "nope" in runbooks and no such file; runbooks: restart-container, failover, failover-to-first-healthy-standby, escalate-only/,
     );
   });
 });
