@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BundleOptions } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../workflows-path';
-import { RUNBOOK_API_PATH, RUNBOOK_API_SPECIFIER, isCodeRunbookFile } from './code-runbook';
+import { RUNBOOK_API_PATH, RUNBOOK_API_SPECIFIER, isCodeRunbookFile, loadCodeRunbook } from './code-runbook';
 import { runbookFiles } from './catalog';
 import { contentHash } from './validate';
 
@@ -70,6 +70,16 @@ export function bundleEntryText(dir: string, files: string[]): string {
 export function workflowSource(runbooksDir: string | undefined): WorkflowSource {
   const files = runbooksDir ? codeRunbookFiles(runbooksDir) : [];
   if (!runbooksDir || files.length === 0) return { workflowsPath: WORKFLOWS_PATH };
+  // A code runbook that does not load would fail the bundle with webpack's words: say it as lint does.
+  const problems = files.flatMap(
+    (file) =>
+      loadCodeRunbook(file, path.join(runbooksDir, file), readFileSync(path.join(runbooksDir, file)))
+        .problems,
+  );
+  if (problems.length > 0)
+    throw new Error(
+      `cannot bundle the code runbooks of ${runbooksDir}:\n${problems.map((p) => `${path.join(runbooksDir, p.file)}:${p.line}:${p.column}: ${p.message}`).join('\n')}`,
+    );
   const text = bundleEntryText(runbooksDir, files);
   const id = createHash('sha256').update(text).digest('hex').slice(0, 16);
   const dir = path.join(os.tmpdir(), `rebound-workflows-${id}`);

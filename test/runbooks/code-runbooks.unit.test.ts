@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCodeRunbook } from '../../src/runbooks/code-runbook';
 import { checkRunbookDir } from '../../src/runbooks/catalog';
+import { workflowSource } from '../../src/runbooks/code-bundle';
 
 const root = path.resolve(__dirname, '../..');
 const fixture = readFileSync(path.join(root, 'test/fixtures/code-runbooks/restart.ts'), 'utf8');
@@ -131,6 +132,18 @@ export default codeRunbook({ name: 'throws', description: '', matchers: ['a = "b
     assert.deepEqual(
       problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`),
       ['throws.ts:4:34: throws when loaded: Error: no standbys configured'],
+    );
+  });
+
+  it("the worker's bundle refuses a directory with such a runbook, saying where", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rebound-code-bundle-'));
+    writeFileSync(
+      path.join(dir, 'a.ts'),
+      "import { codeRunbook } from 'rebound/runbook';\nthrow new Error('x');\n",
+    );
+    assert.throws(
+      () => workflowSource(dir),
+      new RegExp(`${path.join(dir, 'a.ts')}:2:7: throws when loaded: Error: x`),
     );
   });
 
