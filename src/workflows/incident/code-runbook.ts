@@ -181,6 +181,13 @@ export async function runCodeProcedure(
 ): Promise<StepOutcome> {
   const declaration = code.runbook;
   if (part === 'escalation' && !declaration.escalation) return { kind: 'next' };
+  // The incident was routed with the file as it was then; the worker runs the procedure of its bundle.
+  // Said in the timeline (state only: no command), so the record shows which code ran.
+  if (part === 'procedure' && code.hash !== run.input.snapshot.hash)
+    run.note(
+      'runbook',
+      `running ${code.source} sha256 ${code.hash.slice(0, 12)} from this worker's bundle; the incident was routed with sha256 ${run.input.snapshot.hash.slice(0, 12)}`,
+    );
   const rb = new ProcedureApi(run, part === 'procedure' ? 'detect' : 'escalate');
   let thrown: unknown;
   try {
