@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import Docker from 'dockerode';
 import type { Config } from '../config';
 import { CONTAINER_NAME_RULE, isContainerName } from '../runbook-lang/container-names';
@@ -14,6 +14,7 @@ import { escapeControls } from '../terminal-text';
 import type { EgressPolicy } from './egress';
 import { badParameters, FailureType, optionalPositiveInt, requireString } from './errors';
 import { httpProbe } from './probes';
+import { maskLogLine } from './log-masking';
 import type {
   ContainerLogLine,
   ContainerLogsParams,
@@ -188,6 +189,8 @@ export class LogLines {
   constructor(
     private readonly tty: boolean,
     private readonly tail: number,
+    /** Secret values this worker knows: masked in every line (see log-masking.ts). */
+    private readonly secretValues: readonly string[] = [],
   ) {}
 
   push(chunk: Buffer): void {
@@ -251,9 +254,27 @@ export class LogLines {
     this.partialBytes[stream] = 0;
     this.partialCut[stream] = false;
     if (cut) this.truncated = true;
-    // Escaped here, so the history never holds a raw ESC or bidi override for a terminal to act on.
-    this.kept.push({ stream, text: escapeControls(raw, { keepLineBreaks: true }) + (cut ? ' …' : '') });
+    // Masked before escaping, so a secret with a control character in it still matches; escaped
+    // here, so the history never holds a raw ESC or bidi override for a terminal to act on.
+    const masked = maskLogLine(raw, this.secretValues, cut);
+    this.kept.push({ stream, text: escapeControls(masked, { keepLineBreaks: true }) + (cut ? ' …' : '') });
     if (this.kept.length > this.tail) this.kept.shift();
+  }
+}
+
+/** The promise's value, or undefined when the deadline (epoch ms) comes first; a late failure is dropped. */
+async function beforeDeadline<T>(promise: Promise<T>, deadline: number): Promise<{ value: T } | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  promise.catch(() => undefined);
+  try {
+    return await Promise.race([
+      promise.then((value) => ({ value })),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -267,7 +288,15 @@ export function containerName(value: unknown, name = 'container'): string {
   return text;
 }
 
-export function createDockerActivities(settings: Config['docker'], egress?: EgressPolicy): DockerIntegration {
+/**
+ * `secretValues` lists the secret values this worker knows (secrets.ts), read at each container.logs
+ * step so a rotated secret is masked without a restart.
+ */
+export function createDockerActivities(
+  settings: Config['docker'],
+  egress?: EgressPolicy,
+  secretValues: () => readonly string[] = () => [],
+): DockerIntegration {
   const hostLabel = settings.hostName ?? settings.host ?? 'unix:///var/run/docker.sock';
   const clients = new Map<number, Docker>();
   /**
@@ -342,18 +371,28 @@ export function createDockerActivities(settings: Config['docker'], egress?: Egre
   ): Promise<WaitHealthyResult> => {
     const ctx = activityContext();
     let observations = 0;
+    let previous: ContainerState | undefined;
     for (;;) {
-      const state = await tryInspect(container);
+      // Past the first look, an answer that comes after the deadline is not waited for: on a busy
+      // host one slow inspect would otherwise run the attempt into its timeout, and the step would
+      // fail as timed out instead of with the last state seen.
+      const answer = previous
+        ? await beforeDeadline(tryInspect(container), options.deadline)
+        : { value: await tryInspect(container) };
+      if (!answer)
+        return { healthy: false, observations, last: previous ?? { exists: false, running: false } };
+      const state = answer.value;
       // A container can vanish briefly while it is being recreated; only missing from the start is fatal.
       if (!state && observations === 0) throw notFound(container);
       observations += 1;
       const last: ContainerState = state ?? { exists: false, running: false };
+      previous = last;
       let healthy = isHealthy(last);
       let probe: string | undefined;
       if (healthy && last.health === undefined && options.url) {
         const result = await httpProbe({
           url: options.url,
-          timeoutMs: Math.min(5000, options.intervalMs * 2),
+          timeoutMs: Math.max(100, Math.min(5000, options.intervalMs * 2, options.deadline - Date.now())),
         });
         healthy = result.ok;
         probe = result.ok ? `HTTP ${result.status}` : (result.error ?? `HTTP ${result.status}`);
@@ -397,7 +436,8 @@ export function createDockerActivities(settings: Config['docker'], egress?: Egre
       const left = info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs - started;
       budget = Math.min(budget, left);
     }
-    const margin = Math.min(5000, Math.max(300, budget * 0.1));
+    // Room to report before Temporal's timeout fires; a busy host can take most of a second to return.
+    const margin = Math.min(5000, Math.max(1000, budget * 0.1));
     return started + budget - margin;
   };
 
@@ -565,7 +605,7 @@ export function createDockerActivities(settings: Config['docker'], egress?: Egre
       ).catch((error: unknown) => {
         throw statusOf(error) === 404 ? notFound(container) : error;
       });
-      const lines = new LogLines(tty, tail);
+      const lines = new LogLines(tty, tail, secretValues());
       let read = 0;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         read += chunk.length;
@@ -588,7 +628,15 @@ export function createDockerActivities(settings: Config['docker'], egress?: Egre
         params.url === undefined || params.url === '' ? undefined : requireString(params.url, 'url');
       if (url !== undefined && egress) egress.checkUrl('container.wait-healthy', url);
       const deadline = attemptDeadline();
-      const result = await watch(container, { intervalMs, deadline, ...(url ? { url } : {}) });
+      const result = await watch(container, { intervalMs, deadline, ...(url ? { url } : {}) }).catch(
+        (error: unknown) => {
+          // Cancelled while an inspect was in flight: Docker's call ends with an AbortError, but what
+          // Temporal must hear is that the activity honoured the cancellation.
+          if (activityContext()?.cancellationSignal.aborted)
+            throw new CancelledFailure(`waiting for container ${container} to become healthy was cancelled`);
+          throw error;
+        },
+      );
       if (result.healthy) return result;
       const last = result.last;
       throw ApplicationFailure.create({

@@ -43,7 +43,7 @@ export function createActivities(
   // Where probes and calls may go, checked after templating; the configured Prometheus always may.
   const egress = createEgressPolicy(config.egress.allow, [config.prometheus.url]);
   const secrets = createSecretStore({ file: config.secrets.file });
-  const docker = createDockerActivities(config.docker, egress);
+  const docker = createDockerActivities(config.docker, egress, () => secrets.values());
   const prometheus = createPrometheusActivities(config.prometheus, egress);
   const slack = createSlackActivities({
     token: config.slack.token,

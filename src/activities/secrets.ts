@@ -60,10 +60,24 @@ export interface SecretStore {
   resolve(name: string): string;
   /** Whether the secret can be resolved (for start-up reports). */
   has(name: string): boolean;
+  /**
+   * Every secret value this worker can resolve, for masking text that is about to be stored
+   * (container logs). Stays inside the activity, as resolve()'s values do. An unusable secrets
+   * file contributes nothing here; resolve() reports it.
+   */
+  values(): string[];
 }
 
 export function createSecretStore(settings: SecretSettings): SecretStore {
   const env = settings.env ?? process.env;
+  const fileValues = (): Map<string, string> => {
+    if (!settings.file || secretsFileProblem(settings.file)) return new Map();
+    try {
+      return parseSecretsFile(readFileSync(settings.file, 'utf8'));
+    } catch {
+      return new Map();
+    }
+  };
   const lookup = (name: string): string | undefined => {
     const fromEnv = env[`${SECRET_ENV_PREFIX}${name}`];
     if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
@@ -95,6 +109,13 @@ export function createSecretStore(settings: SecretSettings): SecretStore {
       } catch {
         return false;
       }
+    },
+    values() {
+      const all = new Set<string>();
+      for (const [key, value] of Object.entries(env))
+        if (key.startsWith(SECRET_ENV_PREFIX) && value) all.add(value);
+      for (const value of fileValues().values()) if (value !== '') all.add(value);
+      return [...all];
     },
   };
 }

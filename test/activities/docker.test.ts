@@ -1,9 +1,13 @@
 // Container activities against a real Docker engine with real busybox containers.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDockerActivities, dockerOptions, type DockerIntegration } from '../../src/activities/docker';
+import { createSecretStore } from '../../src/activities/secrets';
 import type {
   ContainerLogsResult,
   ContainerState,
@@ -446,6 +450,51 @@ void describe('container.logs on a real Docker engine', () => {
       { stream: 'stdout', text: 'tty-1' },
       { stream: 'stdout', text: 'tty-2' },
     ]);
+  });
+
+  void it('masks the secrets this worker knows and credential-shaped values, even across the cut', async () => {
+    const secret = 'sup3r-s3cret-value-42';
+    const fileDir = mkdtempSync(join(tmpdir(), 'rebound-secrets-'));
+    const file = join(fileDir, 'secrets');
+    writeFileSync(file, 'SMTP_PASS: mail-pa55-from-file\n', { mode: 0o600 });
+    const store = createSecretStore({ env: { REBOUND_SECRET_DB: secret }, file });
+    const masking = createDockerActivities(
+      { host: engine.host, tlsVerify: false, hostName: 'test-host', timeoutMs: 20_000 },
+      undefined,
+      () => store.values(),
+    );
+    // 490 bytes of padding, so the secret straddles the 500-byte cut of the last line.
+    const pad = 's=0123456789; s=$s$s$s$s$s$s$s; s=$s$s$s$s$s$s$s';
+    await runToExit(
+      'logger-secrets',
+      `${pad}; echo "connecting with ${secret} now"; echo "smtp login mail-pa55-from-file"; ` +
+        `echo "DB_PASSWORD=hunter22 user=app"; echo '{"client_secret": "cs-123456", "n": 1}'; ` +
+        `echo "GET / Authorization: Bearer abcdefghijklmnop"; echo "dsn postgres://app:pa55word@db:5432/x"; ` +
+        `echo "\${s}${secret}"`,
+    );
+    const result = await run(masking.containerLogs, { params: { container: 'logger-secrets' }, ctx: ctx() });
+    const out = textOf(result, 'stdout');
+    assert.deepEqual(out.slice(0, 6), [
+      'connecting with *** now',
+      'smtp login ***',
+      'DB_PASSWORD=*** user=app',
+      '{"client_secret": "***", "n": 1}',
+      'GET / Authorization: Bearer ***',
+      'dsn postgres://app:***@db:5432/x',
+    ]);
+    assert.match(out[6] ?? '', /\*\*\* …$/);
+    const stored = JSON.stringify(result);
+    for (const leaked of [
+      secret,
+      secret.slice(0, 8),
+      'mail-pa55-from-file',
+      'hunter22',
+      'cs-123456',
+      'abcdefghijklmnop',
+      'pa55word',
+    ])
+      assert.ok(!stored.includes(leaked), `${leaked} is in ${stored}`);
+    rmSync(fileDir, { recursive: true, force: true });
   });
 
   void it('refuses a missing container and bad parameters without retrying', async () => {
