@@ -7,7 +7,16 @@ import { builtinModules } from 'node:module';
 // Workflow code runs in Temporal's deterministic sandbox: a Node built-in, a clock or a random
 // number there breaks replay, so these are lint errors rather than something to remember.
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:${name}`)];
-const deterministicPaths = ['src/workflows/**/*.ts', 'src/runbook-lang/**/*.ts', 'src/steps/**/*.ts'];
+const deterministicPaths = [
+  'src/workflows/**/*.ts',
+  'src/runbook-lang/**/*.ts',
+  'src/steps/**/*.ts',
+  // Code runbooks and their API run in the workflow sandbox too.
+  'src/runbook-api/**/*.ts',
+  'runbooks/**/*.ts',
+  'test/fixtures/code-runbooks/**/*.ts',
+  'test/fixtures/changed-code-runbook/**/*.ts',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.rebound/**', 'test/.tmp/**', 'bin/**'] },

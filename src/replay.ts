@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { workflowSource } from './runbooks/code-bundle';
 import { workflowBundle as cachedWorkflowBundle } from './workflow-bundle';
 
 type History = temporal.api.history.v1.IHistory;
@@ -136,6 +137,8 @@ async function firstDivergingEvent(replayOne: ReplayOne, source: ReplaySource): 
 export interface ReplayOptions extends Partial<ReplayWorkerOptions> {
   /** Where the bundled workflow code is cached between runs (see workflow-bundle.ts); unset: no cache. */
   bundleCacheDir?: string;
+  /** Bundle this directory's code runbooks with the workflows, as the worker does. */
+  runbooksDir?: string;
 }
 
 export async function replay(
@@ -159,11 +162,15 @@ export async function replay(
   }
   if (sources.length === 0) return [];
   // Bundle the workflow code once for all histories (bundling costs far more than replaying one),
-  // or reuse the bundle an earlier run cached for the same sources.
-  const { workflowsPath, bundleCacheDir, ...rest } = options;
+  // or reuse the bundle an earlier run cached for the same sources. The code runbooks of
+  // runbooksDir are bundled with the workflows, as the worker bundles them.
+  const { workflowsPath, bundleCacheDir, runbooksDir, ...rest } = options;
   const workflowBundle =
     options.workflowBundle ??
-    (await cachedWorkflowBundle({ dir: bundleCacheDir, ...(workflowsPath ? { workflowsPath } : {}) }));
+    (await cachedWorkflowBundle({
+      dir: bundleCacheDir,
+      ...(workflowsPath ? { workflowsPath } : workflowSource(runbooksDir)),
+    }));
   const workerOptions: ReplayWorkerOptions = { ...rest, workflowBundle, replayName: 'rebound-replay' };
   return withReplayWorker(workerOptions, async (replayOne) => {
     const outcomes: ReplayOutcome[] = [];

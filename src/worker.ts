@@ -13,6 +13,7 @@ import { logger } from './log';
 import { DOCKER_HOST_ACTIVITIES } from './steps/registry';
 import { dockerTaskQueue } from './task-queues';
 import { resolveCacheDir, workflowBundle } from './workflow-bundle';
+import { workflowSource } from './runbooks/code-bundle';
 import { WORKFLOW_SANDBOX_OPTIONS } from './workflow-sandbox';
 
 const log = logger('worker');
@@ -65,7 +66,9 @@ export async function createWorkers(
     // The bundle an earlier start built from the same sources, when there is one (webpack takes seconds).
     let bundleSource = 'given';
     if (!overrides.workflowBundle) {
-      const bundle = await workflowBundle({ dir: resolveCacheDir(config.cache.dir) });
+      // The runbooks directory's code runbooks (*.ts) are compiled into the workflow bundle.
+      const source = workflowSource(config.runbooks.dir);
+      const bundle = await workflowBundle({ dir: resolveCacheDir(config.cache.dir), ...source });
       bundleSource = bundle.source === 'hit' ? 'cache' : 'built';
       common.workflowBundle ??= { code: bundle.code };
     }

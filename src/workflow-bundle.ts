@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, bundleWorkflowCode, type BundleOptions } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from './workflows-path';
 
 /** Bumped when the cache file's format or what goes into the key changes. */
@@ -30,6 +30,8 @@ export interface BundleCacheOptions {
   /** Directory of the cache; undefined: no cache (bundle every time). */
   dir?: string;
   workflowsPath?: string;
+  /** The bundler hook a generated entry needs (code runbooks: the `rebound/runbook` alias). */
+  webpackConfigHook?: BundleOptions['webpackConfigHook'];
   /** Extra text that goes into the key (tests vary it). */
   salt?: string;
 }
@@ -157,8 +159,11 @@ function prune(dir: string): void {
 /** The workflow bundle for workflowsPath, from the cache when a valid one is there, else built (and stored). */
 export async function workflowBundle(options: BundleCacheOptions = {}): Promise<CachedBundle> {
   const workflowsPath = options.workflowsPath ?? WORKFLOWS_PATH;
+  // A generated entry (code runbooks) names each runbook's content hash, and its directory is
+  // hashed into the key, so a changed runbook rebuilds; the hook's presence is part of it too.
+  const salt = `${options.salt ?? ''}${options.webpackConfigHook ? '\0hook' : ''}`;
   const file = options.dir
-    ? path.join(options.dir, `workflow-bundle-${bundleKey(workflowsPath, options.salt)}.js`)
+    ? path.join(options.dir, `workflow-bundle-${bundleKey(workflowsPath, salt)}.js`)
     : undefined;
   if (file) {
     const code = readCached(file);
@@ -172,7 +177,11 @@ export async function workflowBundle(options: BundleCacheOptions = {}): Promise<
       return { code, source: 'hit', file };
     }
   }
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    ...(options.webpackConfigHook ? { webpackConfigHook: options.webpackConfigHook } : {}),
+    logger: new DefaultLogger('ERROR'),
+  });
   if (file && options.dir && writeCached(file, code)) prune(options.dir);
   return { code, source: 'built', ...(file ? { file } : {}) };
 }

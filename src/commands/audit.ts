@@ -219,7 +219,7 @@ export function registerAuditCommands(program: Command): void {
         '<sources...>',
         'history files, directories of them (*.json), or incident ids (fetched from Temporal)',
       ),
-    section('temporal'),
+    [...section('temporal'), 'runbooks.dir'],
   ).action(
     action(async (sources: string[], options: Record<string, unknown>) => {
       const config = configFromOptions(options);
@@ -254,7 +254,10 @@ export function registerAuditCommands(program: Command): void {
         loaded,
         {
           ...(bundleCacheDir ? { bundleCacheDir } : {}),
-          ...(workflowsPath ? { workflowsPath: path.resolve(workflowsPath) } : {}),
+          // The code runbooks of the runbooks directory are bundled as the worker bundles them.
+          ...(workflowsPath
+            ? { workflowsPath: path.resolve(workflowsPath) }
+            : { runbooksDir: config.runbooks.dir }),
         },
         (index, source) => progress.update(index + 1, source.name),
       );

@@ -7,6 +7,9 @@ import type { Command } from 'commander';
 import type { ScopeAlert } from '../runbook-lang/scope';
 import type { RunbookSnapshot } from '../runbook-lang/types';
 import { checkRunbookDir, validateRunbookText } from '../runbooks/catalog';
+import { lintCodeRunbooks } from '../runbooks/code-lint';
+import { formatCodePlan, planCodeRunbook } from '../runbooks/code-plan';
+import { isCodeRunbookFile, loadCodeRunbook } from '../runbooks/code-runbook';
 import { formatPlan, planIncident } from '../runbooks/plan';
 import { jsonForTerminal, printOut } from '../terminal-text';
 import { isObject } from '../workflows/values';
@@ -76,7 +79,21 @@ export function alertFromArgument(argument: string): ScopeAlert {
 }
 
 function lint(dir: string): number {
-  const { runbooks, problems, files } = checkRunbookDir(dir);
+  const checked = checkRunbookDir(dir);
+  const { runbooks, files } = checked;
+  // Code runbooks: the compiler's type errors and the determinism rules. Where these find a file's
+  // mistakes, the loader's word for the same ones (does not compile, an import) is left out.
+  const codeProblems = lintCodeRunbooks(
+    files.filter(isCodeRunbookFile).map((f) => path.join(dir, f)),
+    (fullPath) => path.basename(fullPath),
+  );
+  const seenByCompiler = new Set(codeProblems.map((p) => p.file));
+  const problems = [
+    ...checked.problems.filter(
+      (p) => !(seenByCompiler.has(p.file) && /^(does not compile|imports )/.test(p.message)),
+    ),
+    ...codeProblems,
+  ];
   for (const p of problems)
     printOut(`${path.join(dir, p.file === dir ? '' : p.file)}:${p.line}:${p.column}: ${p.message}`);
   if (problems.length > 0) {
@@ -87,23 +104,25 @@ function lint(dir: string): number {
     return 1;
   }
   if (files.length === 0) {
-    printOut(`${dir}: no runbooks (*.yaml, *.yml)`);
+    printOut(`${dir}: no runbooks (*.yaml, *.yml, *.ts)`);
     return 1;
   }
   printOut(`${runbooks.length} runbook${runbooks.length === 1 ? '' : 's'} OK`);
   return 0;
 }
 
-function findRunbook(nameOrFile: string, dir: string): { snapshot: RunbookSnapshot; routedTo?: string } {
+function findRunbook(nameOrFile: string, dir: string): { snapshot: RunbookSnapshot; file: string } {
   if (existsSync(nameOrFile) && statSync(nameOrFile).isFile()) {
     const bytes = readFileSync(nameOrFile);
-    const result = validateRunbookText(path.basename(nameOrFile), bytes.toString('utf8'), bytes);
+    const result = isCodeRunbookFile(nameOrFile)
+      ? loadCodeRunbook(path.basename(nameOrFile), nameOrFile, bytes)
+      : validateRunbookText(path.basename(nameOrFile), bytes.toString('utf8'), bytes);
     if (!result.snapshot)
       throw new UserError(
         `${nameOrFile} is not a valid runbook:\n${result.problems.map((p) => `${nameOrFile}:${p.line}:${p.column}: ${p.message}`).join('\n')}`,
         1,
       );
-    return { snapshot: result.snapshot };
+    return { snapshot: result.snapshot, file: nameOrFile };
   }
   const { runbooks, problems } = checkRunbookDir(dir);
   const snapshot = runbooks.find((s) => s.runbook.name === nameOrFile);
@@ -115,7 +134,7 @@ function findRunbook(nameOrFile: string, dir: string): { snapshot: RunbookSnapsh
       `no runbook named "${nameOrFile}" in ${dir} and no such file; runbooks: ${known}${note}`,
     );
   }
-  return { snapshot };
+  return { snapshot, file: path.join(dir, snapshot.source) };
 }
 
 export function registerRunbookCommands(program: Command): void {
@@ -152,7 +171,13 @@ export function registerRunbookCommands(program: Command): void {
       const { alert: alertArgument, json, ...settings } = options;
       const config = configFromOptions(settings);
       const alert = alertFromArgument(String(alertArgument));
-      const { snapshot } = findRunbook(nameOrFile, config.runbooks.dir ?? 'runbooks');
+      const { snapshot, file } = findRunbook(nameOrFile, config.runbooks.dir ?? 'runbooks');
+      if (snapshot.kind === 'code') {
+        const codePlan = planCodeRunbook(snapshot, readFileSync(file, 'utf8'), alert);
+        printOut(json ? jsonForTerminal(codePlan) : formatCodePlan(codePlan));
+        if (codePlan.error !== undefined) process.exitCode = 1;
+        return;
+      }
       const plan = planIncident(snapshot, alert);
       printOut(json ? jsonForTerminal(plan) : formatPlan(plan));
       if (plan.error !== undefined) process.exitCode = 1;

@@ -52,6 +52,8 @@ export interface Step {
   host?: string;
   /** Free text for humans (shown by plan and audit). */
   description?: string;
+  /** `with` holds values, not templates: a code runbook's step (its strings are never rendered). */
+  literal?: boolean;
 }
 
 export interface Runbook {
@@ -78,6 +80,8 @@ export interface RunbookSnapshot {
   hash: string;
   /** Path relative to the runbooks directory. */
   source: string;
+  /** A code runbook (a .ts file): `runbook` holds its metadata and no steps; the worker's bundle holds its procedure. */
+  kind?: 'code';
 }
 
 /** What a failing step does when its runbook does not say: escalation steps carry on, others escalate to a human. */

@@ -10,6 +10,7 @@ import {
 import { matchesAll } from '../runbook-lang/matchers';
 import { makeScope } from '../runbook-lang/scope';
 import type { Runbook, RunbookSnapshot } from '../runbook-lang/types';
+import { isCodeRunbookFile, loadCodeRunbook } from './code-runbook';
 import { validateRunbookText, type RunbookProblem } from './validate';
 
 export { validateRunbookText, contentHash, type RunbookProblem } from './validate';
@@ -41,10 +42,10 @@ export interface RunbookCatalog {
   targetKey(runbook: Runbook, alert: TargetAlert): string;
 }
 
-/** Runbook files of a directory in routing order: *.yaml and *.yml, by file name. */
+/** Runbook files of a directory in routing order: *.yaml, *.yml and code runbooks (*.ts), by file name. */
 export function runbookFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isFile() && /\.ya?ml$/i.test(entry.name))
+    .filter((entry) => entry.isFile() && (/\.ya?ml$/i.test(entry.name) || isCodeRunbookFile(entry.name)))
     .map((entry) => entry.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -72,7 +73,9 @@ export function checkRunbookDir(dir: string): {
   const firstFileOfName = new Map<string, string>();
   for (const name of files) {
     const bytes = readFileSync(path.join(dir, name));
-    const result = validateRunbookText(name, bytes.toString('utf8'), bytes);
+    const result = isCodeRunbookFile(name)
+      ? loadCodeRunbook(name, path.join(dir, name), bytes)
+      : validateRunbookText(name, bytes.toString('utf8'), bytes);
     problems.push(...result.problems);
     if (!result.snapshot) continue;
     const runbookName = result.snapshot.runbook.name;
@@ -123,13 +126,18 @@ export function catalogOf(dir: string, runbooks: RunbookSnapshot[]): RunbookCata
   };
 }
 
-/** Loads and validates every *.yaml / *.yml in dir; throws RunbookValidationError listing all problems. */
+/** Loads and validates every runbook (*.yaml, *.yml, *.ts) in dir; throws RunbookValidationError listing all problems. */
 export function loadRunbooks(dir: string): RunbookCatalog {
   const { runbooks, problems, files } = checkRunbookDir(dir);
   if (problems.length > 0) throw new RunbookValidationError(problems);
   if (files.length === 0)
     throw new RunbookValidationError([
-      { file: dir, line: 1, column: 1, message: 'no runbooks: the directory holds no *.yaml or *.yml files' },
+      {
+        file: dir,
+        line: 1,
+        column: 1,
+        message: 'no runbooks: the directory holds no *.yaml, *.yml or *.ts files',
+      },
     ]);
   return catalogOf(dir, runbooks);
 }

@@ -26,6 +26,8 @@ const ALL = {
 };
 
 type Definitions = typeof ALL;
+/** The step definitions with their literal types (the code-runbook API derives its typed steps from them). */
+export type StepDefinitions = Definitions;
 export type StepType = keyof Definitions;
 /** Step types whose work is done by an activity. */
 export type ActivityStepType = {

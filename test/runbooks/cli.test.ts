@@ -29,7 +29,7 @@ void describe('rebound runbooks', () => {
   void it('lint: the samples are OK (exit 0)', () => {
     const result = rebound('runbooks', 'lint');
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^3 runbooks OK$/m);
+    assert.match(result.stdout, /^4 runbooks OK$/m);
   });
 
   void it('lint: prints file:line:col: message per problem and exits 1', () => {
@@ -127,7 +127,7 @@ void describe('rebound runbooks', () => {
     assert.equal(result.code, 2);
     assert.match(
       result.stderr,
-      /no runbook named "nope" in runbooks and no such file; runbooks: restart-container, failover, escalate-only/,
+      /no runbook named "nope" in runbooks and no such file; runbooks: restart-container, failover, failover-to-first-healthy-standby, escalate-only/,
     );
   });
 });

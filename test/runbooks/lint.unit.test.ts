@@ -441,10 +441,15 @@ void describe('runbook validation', () => {
   void it('lints the sample runbooks clean, in routing order', () => {
     const { problems, runbooks, files } = checkRunbookDir(runbooksDir);
     assert.deepEqual(problems, []);
-    assert.deepEqual(files, ['10-restart-container.yaml', '20-failover.yaml', '90-escalate-only.yaml']);
+    assert.deepEqual(files, [
+      '10-restart-container.yaml',
+      '20-failover.yaml',
+      '30-failover-to-first-healthy-standby.ts',
+      '90-escalate-only.yaml',
+    ]);
     assert.deepEqual(
       runbooks.map((r) => r.runbook.name),
-      ['restart-container', 'failover', 'escalate-only'],
+      ['restart-container', 'failover', 'failover-to-first-healthy-standby', 'escalate-only'],
     );
   });
 

@@ -8,6 +8,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { formatReplayOutcome } from '../../src/commands/audit';
 import { readHistoryFile, replay, type ReplaySource } from '../../src/replay';
+import { RUNBOOKS_DIR } from '../support/incidents';
 
 const dir = path.resolve(__dirname, '../histories');
 const files = readdirSync(dir)
@@ -20,7 +21,8 @@ describe('replaying recorded incidents', () => {
   });
 
   it('replays every recorded history identically against the current workflow code', async () => {
-    const outcomes = await replay(files.map(readHistoryFile));
+    // With the code runbooks of runbooks/ bundled in, as the worker bundles them.
+    const outcomes = await replay(files.map(readHistoryFile), { runbooksDir: RUNBOOKS_DIR });
     const diverged = outcomes.filter((o) => !o.ok);
     assert.deepEqual(diverged, [], diverged.map((o) => `${o.name}: ${o.error}`).join('\n'));
     assert.equal(outcomes.length, files.length);
@@ -36,6 +38,25 @@ describe('replaying recorded incidents', () => {
       assert.ok(outcome.divergingEventId !== undefined, `no event named in: ${outcome.error}`);
       assert.ok(outcome.divergingEvent, 'the diverging event has a name');
     }
+  });
+});
+
+describe('replaying a recorded code-runbook incident', () => {
+  const recorded = path.join(dir, 'code-failover-to-first-healthy-standby.json');
+
+  it('catches a changed code runbook, naming the first diverging event', async () => {
+    const [outcome] = await replay([readHistoryFile(recorded)], {
+      runbooksDir: path.resolve(__dirname, '../fixtures/changed-code-runbook'),
+    });
+    assert.ok(outcome && !outcome.ok, 'the changed code runbook should diverge');
+    assert.match(outcome.error ?? '', /[Nn]ondeterminis/);
+    assert.ok(outcome.divergingEventId !== undefined, `no event named in: ${outcome.error}`);
+    // Where the recorded incident started the approval's timer, the changed code schedules its new step.
+    assert.equal(outcome.divergingEvent, 'TimerStarted');
+    assert.match(
+      formatReplayOutcome(outcome),
+      new RegExp(`: DIVERGED at event ${outcome.divergingEventId} \\(TimerStarted\\): `),
+    );
   });
 });
 

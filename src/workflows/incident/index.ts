@@ -32,6 +32,7 @@ import {
   type IncidentState,
 } from '../contract';
 import { checkDecision, recordDecision } from './approval-step';
+import { registeredCodeRunbook, runCodeProcedure } from './code-runbook';
 import { StopIncident, errorMessage } from './failures';
 import { releaseGuards } from './guards';
 import { escalationMail, slack } from './messages';
@@ -112,9 +113,21 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
     await Promise.all([escalationMail(run, reason), slack(run, `:rotating_light: escalated: ${reason}`)]);
   }
 
+  // A code runbook (a .ts file): its procedure is in this worker's bundle; it has no steps to walk.
+  const code = input.snapshot.kind === 'code' ? registeredCodeRunbook(runbook.name) : undefined;
+  if (input.snapshot.kind === 'code' && !code)
+    return fail(
+      `code runbook ${runbook.name} is not in this worker's bundle (its runbooks directory has no such .ts runbook)`,
+    );
+
   // --- the procedure ---
   try {
     if (run.stage === 'steps') {
+      if (code) {
+        const outcome = await runCodeProcedure(run, code, 'procedure');
+        if (outcome.kind === 'abort') return await fail(outcome.reason);
+        if (outcome.kind === 'escalate') await escalate(outcome.reason);
+      }
       while (run.cursor < run.mainEnd) {
         if (!state.alertFiring && !run.mutated && runbook.onResolvedBeforeAction === 'stop') {
           throw new StopIncident('resolved', 'resolved before action');
@@ -150,6 +163,10 @@ export async function incident(input: IncidentInput): Promise<IncidentState> {
       }
     }
     if (run.stage === 'escalation') {
+      if (code) {
+        const outcome = await runCodeProcedure(run, code, 'escalation');
+        if (outcome.kind === 'abort') return await fail(outcome.reason);
+      }
       while (run.cursor < steps.length) {
         await maybeContinueAsNew();
         const outcome = await runStep(run, steps[run.cursor] as Step);

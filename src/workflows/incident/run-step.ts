@@ -63,7 +63,7 @@ export async function runStep(run: RunningIncident, step: Step): Promise<StepOut
 
   let params: Record<string, unknown>;
   try {
-    params = asRecord(renderTemplates(step.with, run.scope()));
+    params = step.literal ? { ...step.with } : asRecord(renderTemplates(step.with, run.scope()));
   } catch (error) {
     return runbookBug(run, step, rec, `parameters: ${errorMessage(error)}`);
   }
