@@ -104,7 +104,8 @@ describe('workflow bundle cache', () => {
   it('replays the recorded histories from a cached bundle of the real workflow code', async () => {
     const dir = path.resolve(__dirname, '../histories');
     const sources = readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
+      // A code runbook's history needs the runbooks bundled in (replay.unit.test.ts replays those).
+      .filter((f) => f.endsWith('.json') && !f.startsWith('code-'))
       .sort()
       .slice(0, 3)
       .map((f) => readHistoryFile(path.join(dir, f)));

@@ -8,7 +8,9 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { formatReplayOutcome } from '../../src/commands/audit';
 import { readHistoryFile, replay, type ReplaySource } from '../../src/replay';
-import { RUNBOOKS_DIR } from '../support/incidents';
+
+/** The shipped runbooks: their code runbooks are bundled in, as the worker bundles them. */
+const RUNBOOKS_DIR = path.resolve(__dirname, '../../runbooks');
 
 const dir = path.resolve(__dirname, '../histories');
 const files = readdirSync(dir)
