@@ -233,7 +233,7 @@ export const SETTINGS = [
     env: 'REBOUND_RUNBOOKS',
     kind: 'string',
     default: 'runbooks',
-    describe: 'Directory of runbook YAML files.',
+    describe: 'Directory of runbooks: YAML files and TypeScript code runbooks (*.ts).',
   },
   {
     key: 'runbooks.dryRun',
