@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { lazyClient } from '../temporal-connection';
-import { createSafetyActivities } from './safety';
+import { createGuardActivities } from './guards';
 import { createDockerActivities } from './docker';
 import { createEmailActivities } from './email';
 import { createEgressPolicy } from './egress';
@@ -39,7 +39,7 @@ export function createActivities(
 ): ReboundActivities {
   const outbox = options.outboxFile;
   let guardClient = client;
-  const guards = createSafetyActivities(config, () => (guardClient ??= lazyClient(config)));
+  const guards = createGuardActivities(config, () => (guardClient ??= lazyClient(config)));
   // Where probes and calls may go, checked after templating; the configured Prometheus always may.
   const egress = createEgressPolicy(config.egress.allow, [config.prometheus.url]);
   const secrets = createSecretStore({ file: config.secrets.file });

@@ -2,7 +2,7 @@
 // as types only; each integration file implements its part.
 import type { IncidentState } from '../workflows/contract';
 import type { SecretRef } from '../runbook-lang/secret-refs';
-import type { SafetyActivities } from './safety';
+import type { AdmitAnswer, BudgetAnswer } from '../workflows/guard-contract';
 
 /** What every step activity is told besides its parameters. */
 export interface StepContext {
@@ -226,7 +226,39 @@ export interface IncidentMessageResult {
 }
 
 /** Activities by the name the worker registers them under. */
-export interface ReboundActivities extends SafetyActivities {
+export interface AdmitInput {
+  incidentId: string;
+  runbook: string;
+  target: string;
+  resources: string[];
+  /** Safety state is kept per scope: one deployment, named by its task queue. */
+  scope: string;
+}
+
+export interface ConsumeInput {
+  scope: string;
+  resource: string;
+  key: string;
+  /**
+   * Which question this is for the key: the incident asks again after each backoff, and each time the
+   * budget must decide anew (an update id that was answered returns its first answer forever).
+   */
+  round?: number;
+  incidentId: string;
+  stepId: string;
+  action: string;
+}
+
+export type AdmitResult = AdmitAnswer & { lockWaitMs: number };
+
+/** The incident's calls to the guard workflows (activity types keep their recorded names). */
+export interface GuardActivities {
+  safetyAdmit(input: AdmitInput): Promise<AdmitResult>;
+  safetyLeave(input: { incidentId: string; scope: string }): Promise<void>;
+  budgetConsume(input: ConsumeInput): Promise<BudgetAnswer>;
+}
+
+export interface ReboundActivities extends GuardActivities {
   containerInspect(input: StepInput<ContainerRef>): Promise<ContainerState>;
   containerRestart(input: StepInput<RestartParams>): Promise<RestartResult | DryRunReport>;
   containerStart(input: StepInput<ContainerRef>): Promise<ContainerState | DryRunReport>;

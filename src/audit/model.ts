@@ -5,7 +5,7 @@
 import { parseDuration } from '../runbook-lang/duration';
 import { definitionOfActivity } from '../steps/registry';
 import type { AlertNotification, IncidentInput, IncidentState } from '../workflows/contract';
-import { lockResource, releaseLockSignal } from '../workflows/safety-contract';
+import { lockResource, releaseLockSignal } from '../workflows/guard-contract';
 import { ESCALATED_HOLD_WAIT_MS, FIRST_NOTIFICATION_WAIT_MS } from '../workflows/timers';
 import { describeAlert, isObject } from '../workflows/values';
 import {

@@ -4,7 +4,7 @@
 // are recorded in histories and keep their words.
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { budgetPolicy } from '../safety-policy';
+import { budgetPolicy } from '../guard-policy';
 import type { Config } from '../config';
 import { formatDuration } from '../runbook-lang/duration';
 import { escapedStrings, jsonForTerminal, printOut } from '../terminal-text';
@@ -18,7 +18,7 @@ import {
   resumeUpdate,
   type BudgetStatus,
   type ControlStatus,
-} from '../workflows/safety-contract';
+} from '../workflows/guard-contract';
 import { action, configFromOptions, section, withSettings, withTemporal } from './common';
 
 export interface GuardStatus {

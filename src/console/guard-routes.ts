@@ -5,7 +5,7 @@
 import { controlStart, readGuardStatus } from '../commands/guards';
 import { logger } from '../log';
 import { HttpError, type RequestContext, type Router } from '../receiver/http';
-import { pauseUpdate, resumeUpdate } from '../workflows/safety-contract';
+import { pauseUpdate, resumeUpdate } from '../workflows/guard-contract';
 import { noticeFor, type ConsoleApp } from './app';
 import type { Viewer } from './layout';
 import { guardsPage } from './other-pages';

@@ -6,7 +6,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config';
 import type { RunbookCatalog } from '../runbooks/catalog';
-import { controlStatusQuery, controlWorkflowId } from '../workflows/safety-contract';
+import { controlStatusQuery, controlWorkflowId } from '../workflows/guard-contract';
 import { dockerTaskQueue } from '../task-queues';
 
 const READ_TIMEOUT_MS = 2000;

@@ -43,7 +43,7 @@ import {
   type ControlStatus,
   type LockInput,
   type SummaryChannels,
-} from './safety-contract';
+} from './guard-contract';
 
 const ENTITY_HISTORY_LIMIT = 2_000;
 

@@ -1,4 +1,4 @@
-// The audit names locks by the constants and functions the workflows use (safety-contract), not by
+// The audit names locks by the constants and functions the workflows use (guard-contract), not by
 // guessing at id shapes: a lock's id read back gives its resource, whatever the scope and resource hold.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { buildAudit } from '../../src/audit/model';
-import { lockResource, lockWorkflowId } from '../../src/workflows/safety-contract';
+import { lockResource, lockWorkflowId } from '../../src/workflows/guard-contract';
 
 describe('lock names in the audit', () => {
   it('reads the resource back from a lock id, slashes and all', () => {

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createDockerActivities } from '../../src/activities/docker';
 import type { StepInput } from '../../src/activities/types';
-import { controlStatusQuery, controlWorkflowId } from '../../src/workflows/safety-contract';
+import { controlStatusQuery, controlWorkflowId } from '../../src/workflows/guard-contract';
 import type { IncidentState } from '../../src/workflows/contract';
 import type { incident } from '../../src/workflows/incident';
 import {

@@ -3,7 +3,7 @@
 // servers) so these tests can put the interpreter through retries, timeouts and failures on demand.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
-import { createSafetyActivities } from '../../src/activities/safety';
+import { createGuardActivities } from '../../src/activities/guards';
 import type { ReboundActivities, StepInput } from '../../src/activities/types';
 import { loadConfig, type Config } from '../../src/config';
 import { temporalAddress } from './temporal';
@@ -53,7 +53,7 @@ export class TestActivities {
   activities(): Record<string, (input: never) => Promise<unknown>> {
     const config = loadConfig({ env: {} });
     config.safety = testSafety(this.safety);
-    const safety = createSafetyActivities(
+    const safety = createGuardActivities(
       config,
       () => (this.client ??= new Client({ connection: Connection.lazy({ address: temporalAddress() }) })),
     );

@@ -16,7 +16,7 @@
 // activity types safetyAdmit, safetyLeave, budgetConsume; workflow types control, targetLock,
 // targetBudget; workflow ids rebound-control/…, lock/…, budget/…; the lock's `release` signal and
 // the kill-switch workflow's updates; the patch id 'safety-guards'; IncidentInput.safetyScope; the
-// timeline kind 'safety'; safety-contract.ts (imported by activities and the CLI).
+// timeline kind 'safety'; guard-contract.ts (imported by activities and the CLI).
 import {
   ParentClosePolicy,
   condition,
@@ -35,7 +35,7 @@ import { nowIso, nowMs } from '../clock';
 import type { StepRecord } from '../contract';
 import { targetLock } from '../guard-workflows';
 import { CHECK_STEP_TYPES, mutationTargets, referencedSteps } from '../mutation-targets';
-import { lockWorkflowId, releaseLockSignal } from '../safety-contract';
+import { lockWorkflowId, releaseLockSignal } from '../guard-contract';
 import { StopIncident, errorMessage, onFailure, type StepOutcome } from './failures';
 import type { RunningIncident } from './state';
 import { asRecord, callActivity } from './step-activity';

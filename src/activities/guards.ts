@@ -4,7 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { Config } from '../config';
-import { budgetPolicy } from '../safety-policy';
+import { budgetPolicy } from '../guard-policy';
 import {
   BUDGET_WORKFLOW_TYPE,
   CONTROL_WORKFLOW_TYPE,
@@ -13,41 +13,9 @@ import {
   consumeBudgetUpdate,
   controlWorkflowId,
   leaveUpdate,
-  type AdmitAnswer,
   type BreakerPolicy,
-  type BudgetAnswer,
-} from '../workflows/safety-contract';
-
-export interface AdmitInput {
-  incidentId: string;
-  runbook: string;
-  target: string;
-  resources: string[];
-  /** Safety state is kept per scope: one deployment, named by its task queue. */
-  scope: string;
-}
-
-export interface ConsumeInput {
-  scope: string;
-  resource: string;
-  key: string;
-  /**
-   * Which question this is for the key: the incident asks again after each backoff, and each time the
-   * budget must decide anew (an update id that was answered returns its first answer forever).
-   */
-  round?: number;
-  incidentId: string;
-  stepId: string;
-  action: string;
-}
-
-export type AdmitResult = AdmitAnswer & { lockWaitMs: number };
-
-export interface SafetyActivities {
-  safetyAdmit(input: AdmitInput): Promise<AdmitResult>;
-  safetyLeave(input: { incidentId: string; scope: string }): Promise<void>;
-  budgetConsume(input: ConsumeInput): Promise<BudgetAnswer>;
-}
+} from '../workflows/guard-contract';
+import type { GuardActivities } from './types';
 
 export function breakerPolicy(config: Config): BreakerPolicy {
   const s = config.safety;
@@ -78,7 +46,7 @@ function updateId(parts: string[]): string {
   return parts.join('|').slice(0, 900);
 }
 
-export function createSafetyActivities(config: Config, client: () => Client): SafetyActivities {
+export function createGuardActivities(config: Config, client: () => Client): GuardActivities {
   const summary = {
     ...(config.safety.summarySlackChannel ? { slackChannel: config.safety.summarySlackChannel } : {}),
     ...(config.safety.summaryEmail
