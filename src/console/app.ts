@@ -188,34 +188,20 @@ export class ConsoleApp {
           path: ctx.url.pathname,
           identity: viewer.identity,
         });
-        await this.render(
+        await this.refuse(
           ctx,
           viewer,
-          {
-            title: 'Refused',
-            body: messagePage(
-              'Refused',
-              'The form is missing its CSRF token or it is not valid for your session: reload the page and try again.',
-              ctx.url.pathname,
-            ),
-          },
-          403,
+          'The form is missing its CSRF token or it is not valid for your session: reload the page and try again.',
+          ctx.url.pathname,
         );
         return;
       }
       if (rule.operator && viewer.role !== 'operator') {
         log.warn('console action refused to a viewer', { path: ctx.url.pathname, identity: viewer.identity });
-        await this.render(
+        await this.refuse(
           ctx,
           viewer,
-          {
-            title: 'Refused',
-            body: messagePage(
-              'Refused',
-              `${viewer.identity} is a viewer: this needs the operator role (console.roles).`,
-            ),
-          },
-          403,
+          `${viewer.identity} is a viewer: this needs the operator role (console.roles).`,
         );
         return;
       }
@@ -225,6 +211,11 @@ export class ConsoleApp {
         await this.fail(ctx, viewer, error);
       }
     };
+  }
+
+  /** A 403 page saying why the form was not acted on; `back` is where its link returns to. */
+  private async refuse(ctx: RequestContext, viewer: Viewer, why: string, back?: string): Promise<void> {
+    await this.render(ctx, viewer, { title: 'Refused', body: messagePage('Refused', why, back) }, 403);
   }
 
   private async fail(ctx: RequestContext, viewer: Viewer, error: unknown): Promise<void> {

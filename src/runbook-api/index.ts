@@ -61,6 +61,13 @@ export interface StepOptions {
   host?: string;
   /** Free text for people, as a YAML step's description. */
   description?: string;
+  /**
+   * A condition, as a YAML step's `when` (CEL over `steps.<id>.output`, `labels`, `alert`…): the step
+   * is skipped when it is false, and before a mutating step the guards run the checks it reads again
+   * (unless they began under 2 s before) and skip the step if the target no longer needs it. An `if`
+   * in the procedure decides on what a check saw; `when` also re-decides just before acting.
+   */
+  when?: string;
 }
 
 /** How a step ended, as its record says: its output when it succeeded. */

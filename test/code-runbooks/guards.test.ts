@@ -153,4 +153,33 @@ describe("a code runbook's mutating step and the guards", () => {
       assert.equal(acts.callsOf('safetyAdmit').length, 0, 'no guards in a dry run');
     });
   });
+
+  it('re-checks what a `when` reads just before acting: a target up again is left alone', async () => {
+    const found = loadRunbooks(DIR).runbooks.find((r) => r.runbook.name === 'code-restart-after-wait');
+    assert.ok(found, 'the fixture code runbook loads');
+    for (const upAgain of [true, false]) {
+      let inspections = 0;
+      const acts = new TestActivities({ backoff: 100 }).on('containerInspect', () => {
+        inspections += 1;
+        return { exists: true, running: upAgain && inspections > 1 };
+      });
+      const taskQueue = uniqueTaskQueue('code-recheck');
+      await withWorker({ taskQueue, activities: acts.activities(), workflowBundle }, async () => {
+        const handle = await openIncident(client, taskQueue, found, down('api-1'));
+        const s = await waitForState(handle, holding);
+        assert.equal(acts.callsOf('containerInspect').length, 2, 'the aged check ran again before acting');
+        assert.ok(s.timeline.some((t) => /re-checked inspect before restart/.test(t.message)));
+        const restart = s.steps.find((x) => x.id === 'restart');
+        if (upAgain) {
+          assert.equal(restart?.status, 'skipped');
+          assert.match(restart?.note ?? '', /no longer needs it/);
+          assert.equal(acts.callsOf('containerRestart').length, 0);
+        } else {
+          assert.equal(restart?.status, 'succeeded');
+          assert.equal(acts.callsOf('containerRestart').length, 1);
+        }
+        await handle.terminate('test done');
+      });
+    }
+  });
 });

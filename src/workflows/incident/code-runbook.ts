@@ -86,7 +86,10 @@ class ProcedureApi implements RunbookApi {
       ...(options?.onFailure ? { onFailure: options.onFailure } : {}),
       ...(options?.host ? { host: options.host } : {}),
       ...(options?.description ? { description: options.description } : {}),
+      ...(options?.when !== undefined ? { when: options.when } : {}),
     };
+    // The guards' re-check finds the checks a `when` reads by id (RunningIncident.stepDefinition).
+    run.codeSteps.set(step.id, step);
     if (!state.steps.some((r) => r.id === step.id))
       state.steps.push({ id: step.id, type, phase: step.phase, status: 'pending', attempts: 0 });
     let outcome: StepOutcome;

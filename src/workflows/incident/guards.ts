@@ -141,7 +141,7 @@ export async function passGuards(
 /** The re-check: runs again the checks the step's condition reads; skips the step when it no longer holds. */
 async function recheck(run: RunningIncident, step: Step, rec: StepRecord): Promise<GuardVerdict | undefined> {
   let checks = referencedSteps(step.when)
-    .map((id) => run.steps.find((s) => s.id === id))
+    .map((id) => run.stepDefinition(id))
     .filter(
       (s): s is Step =>
         s !== undefined && CHECK_STEP_TYPES.includes(s.type) && run.record(s.id).status === 'succeeded',

@@ -26,6 +26,8 @@ const TIMELINE_LIMIT = 500;
 export class RunningIncident {
   readonly runbook: Runbook;
   readonly steps: Step[];
+  /** The steps a code runbook has run, by id (latest parameters): it has no `steps` to walk. */
+  readonly codeSteps = new Map<string, Step>();
   /** Index of the first `escalate` step, or -1 when the runbook has none. */
   readonly escalateFrom: number;
   /** Where the main procedure (detect → validate) ends. */
@@ -100,6 +102,11 @@ export class RunningIncident {
     const timeline = this.state.timeline;
     timeline.push({ at: nowIso(), kind, message });
     if (timeline.length > TIMELINE_LIMIT) timeline.splice(0, timeline.length - TIMELINE_LIMIT);
+  }
+
+  /** A step's definition: the runbook's, or one a code runbook has run. */
+  stepDefinition(id: string): Step | undefined {
+    return this.steps.find((s) => s.id === id) ?? this.codeSteps.get(id);
   }
 
   /** The record of a step of this runbook (every step has one from the start). */
