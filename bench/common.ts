@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../src/workflows-path';
+import { workflowSource } from '../src/runbooks/code-bundle';
 
 export interface BenchContext {
   address: string;
@@ -49,8 +49,15 @@ const silent = {
 };
 
 let realBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/**
+ * The workflow code as the worker bundles it for the project's runbooks/ (with its code runbooks, so
+ * the recorded code runbook histories replay too).
+ */
 export function realWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  realBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silent });
+  realBundle ??= bundleWorkflowCode({
+    ...workflowSource(path.resolve(__dirname, '../runbooks')),
+    logger: silent,
+  });
   return realBundle;
 }
 

@@ -254,7 +254,9 @@ export async function replayBench(ctx: BenchContext): Promise<void> {
     );
   if (failures.length > 0)
     console.log(`REPLAY FAILURES while timing (${failures.length}):\n${failures.slice(0, 5).join('\n')}`);
-  console.log(`(workflowsPath is ${path.relative(process.cwd(), WORKFLOWS_PATH)})`);
+  console.log(
+    `(workflow code: ${path.relative(process.cwd(), WORKFLOWS_PATH)} with the code runbooks of runbooks/, as the worker bundles it)`,
+  );
   const results = {
     rows,
     processes: processes.map((p) => ({ ...p, seconds: round(p.seconds, 2) })),

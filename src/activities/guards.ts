@@ -13,6 +13,7 @@ import {
   consumeBudgetUpdate,
   controlWorkflowId,
   leaveUpdate,
+  refundBudgetUpdate,
   type BreakerPolicy,
 } from '../workflows/guard-contract';
 import type { GuardActivities } from './types';
@@ -129,6 +130,23 @@ export function createGuardActivities(config: Config, client: () => Client): Gua
           }),
         }),
       );
+    },
+
+    async budgetRefund(input) {
+      try {
+        return await bounded(client(), () =>
+          client()
+            .workflow.getHandle(budgetWorkflowId(input.scope, input.resource))
+            .executeUpdate(refundBudgetUpdate, {
+              args: [{ key: input.key }],
+              updateId: updateId(['refund', input.key]),
+            }),
+        );
+      } catch (error) {
+        // No budget workflow: its window emptied and it ended, so nothing is counted to take back.
+        if ((error as Error).name === 'WorkflowNotFoundError') return { refunded: false };
+        throw error;
+      }
     },
   };
 }

@@ -249,6 +249,15 @@ export interface ConsumeInput {
   action: string;
 }
 
+/** Takes back the action a key counted, for a step that did not act after all. */
+export interface RefundInput {
+  scope: string;
+  resource: string;
+  key: string;
+  incidentId: string;
+  stepId: string;
+}
+
 export type AdmitResult = AdmitAnswer & { lockWaitMs: number };
 
 /** The incident's calls to the guard workflows (activity types keep their recorded names). */
@@ -256,6 +265,7 @@ export interface GuardActivities {
   safetyAdmit(input: AdmitInput): Promise<AdmitResult>;
   safetyLeave(input: { incidentId: string; scope: string }): Promise<void>;
   budgetConsume(input: ConsumeInput): Promise<BudgetAnswer>;
+  budgetRefund(input: RefundInput): Promise<{ refunded: boolean }>;
 }
 
 export interface ReboundActivities extends GuardActivities {

@@ -141,7 +141,7 @@ export interface AuditRecord {
 
 const MESSAGE_ACTIVITIES = new Set(['notify', 'slackIncidentMessage']);
 /** The guards before a mutating step: the kill switch and breaker, the budget, leaving the active list. */
-const GUARD_ACTIVITIES = new Set(['safetyAdmit', 'budgetConsume', 'safetyLeave']);
+const GUARD_ACTIVITIES = new Set(['safetyAdmit', 'budgetConsume', 'budgetRefund', 'safetyLeave']);
 
 /** One line an auditor reads for a guard activity: what was asked and what the guard answered. */
 export function describeGuard(a: ActivityAudit): string {
@@ -167,6 +167,12 @@ export function describeGuard(a: ActivityAudit): string {
       if (result.reason === 'backoff')
         return `budget for ${resource}: backing off until ${String(result.retryAt)}`;
       return `budget for ${resource}: used up (${String(result.used)} of ${String(result.max)}); next allowed at ${String(result.nextAt)}`;
+    }
+    case 'budgetRefund': {
+      const resource = typeof input.resource === 'string' ? input.resource : '?';
+      return result.refunded === true
+        ? `budget for ${resource}: the action counted for ${String(input.stepId)} taken back (it did not act)`
+        : `budget for ${resource}: nothing to take back for ${String(input.stepId)}`;
     }
     default:
       return 'left the list of active remediations';

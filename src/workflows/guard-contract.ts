@@ -81,6 +81,11 @@ export interface BudgetStatus {
 
 export const consumeBudgetUpdate = defineUpdate<BudgetAnswer, [BudgetRequest]>('consume');
 export const resetBudgetUpdate = defineUpdate<BudgetStatus, [{ identity: string }]>('reset');
+/**
+ * Takes back an action counted for a step that then did not act (its admission said paused or
+ * breaker after the budget was asked alongside it). Only the key's own action is removed.
+ */
+export const refundBudgetUpdate = defineUpdate<{ refunded: boolean }, [{ key: string }]>('refund');
 export const budgetStatusQuery = defineQuery<BudgetStatus>('status');
 
 // --- control: kill switch and breaker ---

@@ -29,6 +29,7 @@ import {
   leaveUpdate,
   pauseUpdate,
   releaseLockSignal,
+  refundBudgetUpdate,
   resetBudgetUpdate,
   resumeUpdate,
   type AdmitAnswer,
@@ -143,6 +144,15 @@ export async function targetBudget(input: BudgetInput): Promise<BudgetStatus> {
       },
     },
   );
+  // Set when a refund empties the window: the budget then ends at once rather than at the window's
+  // end, as if never asked (`rebound status` lists only budgets that hold actions).
+  let emptiedByRefund = false;
+  setHandler(refundBudgetUpdate, ({ key }) => {
+    const before = actions.length;
+    actions = actions.filter((a) => a.key !== key);
+    emptiedByRefund = before > 0 && actions.length === 0;
+    return { refunded: actions.length < before };
+  });
   setHandler(resetBudgetUpdate, () => {
     actions = [];
     return status();
@@ -151,7 +161,10 @@ export async function targetBudget(input: BudgetInput): Promise<BudgetStatus> {
   // Lives while its window holds actions; an idle budget ends and the next action starts a new one.
   for (;;) {
     const windowMs = policy?.windowMs ?? 60_000;
-    const historyFull = await condition(() => workflowInfo().historyLength > ENTITY_HISTORY_LIMIT, windowMs);
+    const full = (): boolean => workflowInfo().historyLength > ENTITY_HISTORY_LIMIT;
+    const woken = await condition(() => full() || emptiedByRefund, windowMs);
+    emptiedByRefund = false;
+    const historyFull = woken && full();
     prune();
     if (!historyFull && actions.length === 0) {
       await condition(allHandlersFinished);

@@ -343,6 +343,14 @@ describe('kill switch', () => {
         acts.callsOf('containerRestart').every((c) => c.dryRun),
         'only dry runs while paused',
       );
+      // The budget is asked alongside admission; a paused step's count is taken back.
+      assert.ok(
+        firstState.timeline.some(
+          (t) =>
+            t.message === 'budget for docker:local/db-1: the count for restart taken back, it does not act',
+        ),
+        JSON.stringify(firstState.timeline),
+      );
 
       const resumed = await runRebound(['resume', '--as', 'alice', '--reason', 'window over'], env);
       assert.equal(resumed.code, 0, resumed.stderr);

@@ -27,7 +27,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { ReboundActivities } from '../../activities/types';
+import type { AdmitInput, ConsumeInput, ReboundActivities } from '../../activities/types';
 import { renderTemplates, evaluateCondition } from '../../runbook-lang/expressions';
 import { formatDuration } from '../../runbook-lang/duration';
 import type { Step } from '../../runbook-lang/types';
@@ -35,7 +35,7 @@ import { nowIso, nowMs } from '../clock';
 import type { StepRecord } from '../contract';
 import { targetLock } from '../guard-workflows';
 import { CHECK_STEP_TYPES, mutationTargets, referencedSteps } from '../mutation-targets';
-import { lockWorkflowId, releaseLockSignal } from '../guard-contract';
+import { lockWorkflowId, releaseLockSignal, type AdmitAnswer, type BudgetAnswer } from '../guard-contract';
 import { StopIncident, errorMessage, onFailure, type StepOutcome } from './failures';
 import type { RunningIncident } from './state';
 import { asRecord, callActivity } from './step-activity';
@@ -57,6 +57,11 @@ const PATCH_LOCK_WITH_ADMISSION = 'lock-with-admission';
  * an observation that old. A result older than this, or from a check that took longer, is re-checked.
  */
 export const FRESH_CHECK_MS = 2_000;
+/**
+ * One resource: the lock, then the budget, run while admission is asked (not after its answer); a
+ * budget counted for a step that may not act is taken back.
+ */
+const PATCH_BUDGET_WITH_ADMISSION = 'budget-with-admission';
 /** How many times one step waits for a target's budget backoff before it escalates. */
 const MAX_BUDGET_WAITS = 5;
 
@@ -90,6 +95,10 @@ export async function passGuards(
   const rechecked = await recheck(run, step, rec);
   if (rechecked) return rechecked;
 
+  const only = selection.resources.length === 1 ? selection.resources[0] : undefined;
+  if (only !== undefined && patched(PATCH_BUDGET_WITH_ADMISSION))
+    return guardsOverlapped(run, step, rec, selection, only);
+
   // The lock does not depend on admission's answer, only the budget does: its first try runs
   // while admission is asked, and a lock taken for a step that may not act is let go at once.
   const firstTries = patched(PATCH_LOCK_WITH_ADMISSION)
@@ -97,38 +106,18 @@ export async function passGuards(
         .filter((resource) => !run.heldLocks.has(resource))
         .map((resource) => settle(tryLock(run, resource)))
     : [];
-  const admitted = await settle(
-    guardActivities.safetyAdmit({
-      incidentId: run.state.incidentId,
-      runbook: run.runbook.name,
-      target: run.state.targetKey,
-      resources: selection.resources,
-      scope: run.guardScope,
-    }),
-  );
+  const admitted = await settle(guardActivities.safetyAdmit(admitInput(run, selection.resources)));
   const tried = await Promise.all(firstTries);
   const answer = unsettle(admitted);
   for (const attempt of tried) unsettle(attempt);
   if (answer.decision !== 'act') await releaseLocksTakenFor(run, tried);
-  if (answer.decision === 'paused') {
-    run.note('safety', `${answer.reason}: ${step.id} only records what it would do`);
-    return { kind: 'paused', reason: answer.reason, containers: selection.containers };
-  }
-  if (answer.decision === 'breaker') {
-    run.suppressMessages = true;
-    skip(rec, `not run: ${answer.reason}`);
-    return escalateInstead(`automation stopped by the breaker: ${answer.reason}`);
-  }
-  run.registeredActive = true;
+  const decided = admissionVerdict(run, step, rec, answer, selection.containers);
+  if (decided) return decided;
 
   for (const resource of selection.resources) {
     if (run.heldLocks.has(resource)) continue;
     if (!(await acquireLock(run, resource, answer.lockWaitMs))) {
-      skip(
-        rec,
-        `not run: ${resource} stayed busy with another incident for ${formatDuration(answer.lockWaitMs)}`,
-      );
-      return escalateInstead(`${resource} is being remediated by another incident`);
+      return lockStayedBusy(rec, resource, answer.lockWaitMs);
     }
   }
   for (const resource of selection.resources) {
@@ -136,6 +125,119 @@ export async function passGuards(
     if (spent) return spent;
   }
   return { kind: 'act', containers: selection.containers };
+}
+
+/**
+ * The guards for a step on one resource, overlapped. Admission (the kill-switch workflow, shared by
+ * every incident of the deployment) is the slowest leg, so it is asked first; meanwhile the lock is
+ * tried and, once held, the budget asked. What each guard guarantees is unchanged:
+ * - the step acts only when admission says act, it holds the lock and the budget allows it;
+ * - the budget is counted only by the lock's holder (it is asked once the lock is held), so an
+ *   incident waiting for the lock never takes another's share;
+ * - a step that admission holds back (paused, breaker) or that fails gets its count taken back
+ *   (budgetRefund) and lets go of the lock it just took, as before. Until the refund lands the count
+ *   is one higher than the actions taken: a moment of caution, never an extra action.
+ * A busy lock falls back to the sequential path: wait for it, then ask the budget.
+ */
+async function guardsOverlapped(
+  run: RunningIncident,
+  step: Step,
+  rec: StepRecord,
+  selection: { containers: string[]; resources: string[] },
+  resource: string,
+): Promise<GuardVerdict> {
+  const alreadyHeld = run.heldLocks.has(resource);
+  const admitted = settle(guardActivities.safetyAdmit(admitInput(run, selection.resources)));
+  const lockedThenCounted = settle(
+    (async () => {
+      const held = alreadyHeld || (await tryLock(run, resource)).held;
+      if (!held) return { held, takenNow: false };
+      const counted = await guardActivities.budgetConsume(consumeInput(run, step, resource, 0));
+      return { held, takenNow: !alreadyHeld, counted };
+    })(),
+  );
+  const [admission, lock] = await Promise.all([admitted, lockedThenCounted]);
+  const answer = admission.ok ? admission.value : undefined;
+  if (answer?.decision !== 'act') {
+    if (lock.ok && lock.value.counted?.allowed) await refundBudget(run, step, resource);
+    if (lock.ok && lock.value.takenNow) await releaseLock(run, resource, 'the step does not act');
+  }
+  if (!admission.ok) throw admission.error;
+  const { lockWaitMs } = admission.value;
+  const decided = admissionVerdict(run, step, rec, admission.value, selection.containers);
+  if (decided) return decided;
+  const { held, counted } = unsettle(lock);
+  if (!held && !(await acquireLock(run, resource, lockWaitMs)))
+    return lockStayedBusy(rec, resource, lockWaitMs);
+  const spent = await spendBudget(run, step, rec, resource, counted);
+  return spent ?? { kind: 'act', containers: selection.containers };
+}
+
+/** What admission's answer means for the step: paused or breaker decide it; act registers it as active. */
+function admissionVerdict(
+  run: RunningIncident,
+  step: Step,
+  rec: StepRecord,
+  answer: AdmitAnswer,
+  containers: string[],
+): GuardVerdict | undefined {
+  if (answer.decision === 'paused') {
+    run.note('safety', `${answer.reason}: ${step.id} only records what it would do`);
+    return { kind: 'paused', reason: answer.reason, containers };
+  }
+  if (answer.decision === 'breaker') {
+    run.suppressMessages = true;
+    skip(rec, `not run: ${answer.reason}`);
+    return escalateInstead(`automation stopped by the breaker: ${answer.reason}`);
+  }
+  run.registeredActive = true;
+  return undefined;
+}
+
+function admitInput(run: RunningIncident, resources: string[]): AdmitInput {
+  return {
+    incidentId: run.state.incidentId,
+    runbook: run.runbook.name,
+    target: run.state.targetKey,
+    resources,
+    scope: run.guardScope,
+  };
+}
+
+/** The budget's question for one resource; its key makes a retried activity count once. */
+function consumeInput(run: RunningIncident, step: Step, resource: string, round: number): ConsumeInput {
+  return {
+    scope: run.guardScope,
+    resource,
+    key: budgetKey(run, step, resource),
+    round,
+    incidentId: run.state.incidentId,
+    stepId: step.id,
+    action: step.type,
+  };
+}
+
+function budgetKey(run: RunningIncident, step: Step, resource: string): string {
+  return `${run.state.incidentId}|${workflowInfo().firstExecutionRunId}|${step.id}|${run.visits[step.id] ?? 1}|${resource}`;
+}
+
+/** Takes back the action this step counted on a resource; a failure leaves it counted (the safe side). */
+async function refundBudget(run: RunningIncident, step: Step, resource: string): Promise<void> {
+  try {
+    await guardActivities.budgetRefund({
+      scope: run.guardScope,
+      resource,
+      key: budgetKey(run, step, resource),
+      incidentId: run.state.incidentId,
+      stepId: step.id,
+    });
+    run.note('safety', `budget for ${resource}: the count for ${step.id} taken back, it does not act`);
+  } catch (error) {
+    run.note(
+      'safety',
+      `budget for ${resource}: could not take back ${step.id}'s count: ${errorMessage(error)}`,
+    );
+  }
 }
 
 /** The re-check: runs again the checks the step's condition reads; skips the step when it no longer holds. */
@@ -184,18 +286,14 @@ async function spendBudget(
   step: Step,
   rec: StepRecord,
   resource: string,
+  firstAnswer?: BudgetAnswer,
 ): Promise<GuardVerdict | undefined> {
   const state = run.state;
   for (let round = 0; ; round += 1) {
-    const answer = await guardActivities.budgetConsume({
-      scope: run.guardScope,
-      resource,
-      key: `${state.incidentId}|${workflowInfo().firstExecutionRunId}|${step.id}|${run.visits[step.id] ?? 1}|${resource}`,
-      round,
-      incidentId: state.incidentId,
-      stepId: step.id,
-      action: step.type,
-    });
+    const answer =
+      round === 0 && firstAnswer
+        ? firstAnswer
+        : await guardActivities.budgetConsume(consumeInput(run, step, resource, round));
     if (answer.allowed) {
       run.note('safety', `budget for ${resource}: ${answer.remaining} action(s) left in the window`);
       return undefined;
@@ -269,18 +367,22 @@ async function releaseLocksTakenFor(
   run: RunningIncident,
   tried: Array<Settled<{ resource: string; held: boolean }>>,
 ): Promise<void> {
-  for (const attempt of tried) {
-    if (!attempt.ok || !attempt.value.held) continue;
-    const handle = run.heldLocks.get(attempt.value.resource);
-    if (!handle) continue;
-    run.heldLocks.delete(attempt.value.resource);
-    try {
-      await handle.signal(releaseLockSignal);
-    } catch {
-      // Already ended: released all the same.
-    }
-    run.note('lock', `released ${attempt.value.resource}: the step does not act`);
+  for (const attempt of tried)
+    if (attempt.ok && attempt.value.held)
+      await releaseLock(run, attempt.value.resource, 'the step does not act');
+}
+
+/** Lets go of one lock this incident holds. */
+async function releaseLock(run: RunningIncident, resource: string, why: string): Promise<void> {
+  const handle = run.heldLocks.get(resource);
+  if (!handle) return;
+  run.heldLocks.delete(resource);
+  try {
+    await handle.signal(releaseLockSignal);
+  } catch {
+    // Already ended: released all the same.
   }
+  run.note('lock', `released ${resource}: ${why}`);
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -326,6 +428,11 @@ function skip(rec: StepRecord, note: string): void {
   rec.status = 'skipped';
   rec.note = note;
   rec.finishedAt = nowIso();
+}
+
+function lockStayedBusy(rec: StepRecord, resource: string, waitedMs: number): GuardVerdict {
+  skip(rec, `not run: ${resource} stayed busy with another incident for ${formatDuration(waitedMs)}`);
+  return escalateInstead(`${resource} is being remediated by another incident`);
 }
 
 function escalateInstead(reason: string): GuardVerdict {
