@@ -12,7 +12,8 @@
 //
 // Maps: the library tells a map from other objects by `value.constructor`, so a label named
 // `constructor` (or `__proto__`, `toString`) would break it. Every object handed to it is a Map.
-import { Environment, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
+import type { ASTNode, Environment, ParseResult } from '@marcbachmann/cel-js';
+import type * as CelLibrary from '@marcbachmann/cel-js';
 import { patternProblem, search } from './re2';
 import type { ExpressionScope } from './scope';
 
@@ -31,8 +32,22 @@ const MIXED_ARITHMETIC: Record<string, (a: number, b: number) => number> = {
   '%': (a, b) => a % b,
 };
 
+/**
+ * The CEL library, loaded on first use. In the worker every workflow execution evaluates its own copy
+ * of the modules it imports (the SDK keeps module state per workflow), and loading the library and
+ * building the environment was most of that cost: the guard workflows, which never evaluate an
+ * expression, paid it at every start. A lazy require keeps it to the workflows that evaluate one.
+ */
+function celLibrary(): typeof CelLibrary {
+  // eslint-disable-next-line no-restricted-globals, @typescript-eslint/no-require-imports -- a static, lazy require (above)
+  return require('@marcbachmann/cel-js') as typeof CelLibrary;
+}
+
 function createEnvironment(): Environment {
-  const env = new Environment({ homogeneousAggregateLiterals: false, enableOptionalTypes: true });
+  const env = new (celLibrary().Environment)({
+    homogeneousAggregateLiterals: false,
+    enableOptionalTypes: true,
+  });
   for (const name of SCOPE_NAMES) env.registerVariable(name, 'map');
   for (const [op, apply] of Object.entries(MIXED_ARITHMETIC)) {
     env.registerOperator(`double ${op} int: double`, (a: number, b: bigint) => apply(a, Number(b)));
@@ -164,7 +179,11 @@ export function promqlString(value: string): string {
   return `${out}"`;
 }
 
-const env = createEnvironment();
+let environment: Environment | undefined;
+function env(): Environment {
+  environment ??= createEnvironment();
+  return environment;
+}
 
 // Parsing is the costly part and the same few expressions are evaluated again and again.
 const parsed = new Map<string, ParseResult>();
@@ -194,7 +213,7 @@ function compile(expression: string): ParseResult {
   if (cached) return cached;
   let result: ParseResult;
   try {
-    result = env.parse(expression);
+    result = env().parse(expression);
   } catch (error) {
     throw new ExpressionError(`invalid expression "${expression}": ${explain(error)}`);
   }
@@ -206,7 +225,7 @@ function compile(expression: string): ParseResult {
 /** Parses and type-checks a CEL expression; returns an error message, or undefined when it is well formed. */
 export function checkExpression(expression: string): string | undefined {
   if (expression.trim() === '') return 'empty expression';
-  const result = env.check(expression);
+  const result = env().check(expression);
   if (!result.valid) return explain(result.error);
   return undefined;
 }
@@ -214,7 +233,7 @@ export function checkExpression(expression: string): string | undefined {
 /** Like checkExpression, and also rejects expressions whose type is known not to be bool. */
 export function checkCondition(expression: string): string | undefined {
   if (expression.trim() === '') return 'empty condition';
-  const result = env.check(expression);
+  const result = env().check(expression);
   if (!result.valid) return explain(result.error);
   if (result.type !== undefined && result.type !== 'bool' && result.type !== 'dyn')
     return `a condition must be a boolean, but this expression is ${result.type}; compare it, e.g. ... == ...`;

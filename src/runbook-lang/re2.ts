@@ -2,7 +2,14 @@
 // time whatever the pattern and the text, deterministic (pure JavaScript, so the workflow sandbox
 // can run it), and the same syntax Alertmanager and CEL use. JavaScript's RegExp backtracks: a
 // hostile label against `(a+)+b` would hold the receiver or kill a worker.
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import type * as Re2Library from 're2js';
+
+/** re2js, loaded on first use: each workflow execution evaluates its own module copies (see expressions.ts). */
+function re2(): typeof Re2Library {
+  // eslint-disable-next-line no-restricted-globals, @typescript-eslint/no-require-imports -- a static, lazy require (above)
+  return require('re2js') as typeof Re2Library;
+}
 
 export class PatternError extends Error {
   override name = 'PatternError';
@@ -18,7 +25,7 @@ function compile(source: string): RE2JS {
   if (cached) return cached;
   let regex: RE2JS;
   try {
-    regex = RE2JS.compile(source);
+    regex = re2().RE2JS.compile(source);
   } catch (error) {
     throw new PatternError(describe(error));
   }
