@@ -12,7 +12,8 @@ import type { RunbookSnapshot } from '../runbook-lang/types';
 import type { AlertNotification, IncidentInput } from '../workflows/contract';
 
 // The snapshot's JSON bytes, per snapshot object: the catalog hands out the same loaded snapshot
-// for every alert of a runbook and never changes it; a reloaded catalog brings new objects.
+// for every alert of a runbook and nothing changes it after loading; a catalog built anew brings
+// new objects, which get entries of their own (the old ones go with their objects).
 const snapshotJson = new WeakMap<RunbookSnapshot, Buffer>();
 // Stands in for the snapshot while the rest of the input is stringified; random, so no alert's
 // text can contain it (and it is checked to occur exactly once before it is replaced).
