@@ -26,7 +26,9 @@ export interface SendResult {
   errors: number;
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+// A fresh pool for every run: the receiver closes connections idle for 5 s (keepAliveTimeout), and
+// a socket it closes just as a run's first request goes out fails that request ("socket hang up").
+let agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 function post(url: URL, token: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -53,6 +55,8 @@ function post(url: URL, token: string, body: string): Promise<number> {
 }
 
 async function send(request: SendRequest): Promise<SendResult> {
+  agent.destroy();
+  agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const url = new URL(request.url);
   const latencies: number[] = [];
   let errors = 0;

@@ -3,9 +3,11 @@
 // client with the same input. Nobody polls the task queue, so this measures the hand-off alone. The
 // webhooks come from a sender process of their own (intake-sender.ts), as Alertmanager's do; the
 // repeated-target run is also shown with the sender inside the benchmark's process, as it was.
+// Each run also reports the CPU each process spent per alert (from /proc): on a shared machine a
+// short run's rate is mostly noise, its CPU per alert much less so.
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config';
@@ -21,6 +23,7 @@ import {
   type IncidentInput,
 } from '../src/workflows/contract';
 import { percentile, pool, round, table, writeResults, type BenchContext, type Figure } from './common';
+import { CpuWindow, processTree } from './cpu';
 import type { SendRequest, SendResult } from './intake-sender';
 
 const CONCURRENCY = 32;
@@ -84,6 +87,41 @@ interface Run {
   p50ms: number;
   p99ms: number;
   errors: number;
+  /** CPU milliseconds per alert: this process (receiver or bare client), the sender, the server. */
+  cpuMsBench?: number;
+  cpuMsSender?: number;
+  cpuMsServer?: number;
+}
+
+/** The Temporal dev server this process started (the bench's), found by its command line. */
+function serverPids(): number[] {
+  const isServer = (pid: number): boolean => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('start-dev');
+    } catch {
+      return false;
+    }
+  };
+  return processTree(process.pid).filter(isServer).flatMap(processTree);
+}
+
+/** Runs one measurement and adds the CPU per alert each process spent while it ran. */
+async function withCpu(senderPid: number | undefined, measured: () => Promise<Run>): Promise<Run> {
+  const servers = serverPids();
+  const window = new CpuWindow({
+    bench: () => [process.pid],
+    sender: () => (senderPid === undefined ? [] : [senderPid]),
+    server: () => servers,
+  });
+  const run = await measured();
+  const { seconds, cores } = window.finish();
+  const perAlert = (group: string): number => round(((cores[group] ?? 0) * seconds * 1000) / run.count, 2);
+  return {
+    ...run,
+    cpuMsBench: perAlert('bench'),
+    cpuMsSender: perAlert('sender'),
+    cpuMsServer: perAlert('server'),
+  };
 }
 
 function runOf(
@@ -108,6 +146,7 @@ function runOf(
 
 /** The sender process: posts webhooks on request (see intake-sender.ts). */
 async function startSender(): Promise<{
+  pid: number | undefined;
   send(request: Omit<SendRequest, 'type' | 'id'>): Promise<SendResult>;
   stop(): void;
 }> {
@@ -125,6 +164,7 @@ async function startSender(): Promise<{
   });
   let next = 0;
   return {
+    pid: child.pid,
     send: (request) =>
       new Promise((resolve) => {
         const id = next++;
@@ -219,13 +259,24 @@ export async function intakeBench(ctx: BenchContext): Promise<void> {
     await pool(100, CONCURRENCY, async (i) => void (await post(`warmf-${run}-${i}`)));
     await pool(100, CONCURRENCY, async (i) => void (await bare(`warmb-${run}-${i}`)));
 
-    runs.push(await viaSender('distinct targets', `r-${run}`, true));
-    runs.push(await measure('distinct targets', 'bare signalWithStart', count, (i) => bare(`b-${run}-${i}`)));
-    runs.push(await viaSender('one target repeated', `rone-${run}`, false));
-    runs.push(await measure('one target repeated', 'bare signalWithStart', count, () => bare(`bone-${run}`)));
+    const cpu = (measured: () => Promise<Run>): Promise<Run> => withCpu(sender.pid, measured);
+    runs.push(await cpu(() => viaSender('distinct targets', `r-${run}`, true)));
     runs.push(
-      await measure('one target repeated', 'receiver, sender in the bench process', count, () =>
-        post(`rfetch-${run}`),
+      await cpu(() =>
+        measure('distinct targets', 'bare signalWithStart', count, (i) => bare(`b-${run}-${i}`)),
+      ),
+    );
+    runs.push(await cpu(() => viaSender('one target repeated', `rone-${run}`, false)));
+    runs.push(
+      await cpu(() =>
+        measure('one target repeated', 'bare signalWithStart', count, () => bare(`bone-${run}`)),
+      ),
+    );
+    runs.push(
+      await cpu(() =>
+        measure('one target repeated', 'receiver, sender in the bench process', count, () =>
+          post(`rfetch-${run}`),
+        ),
       ),
     );
   } finally {
@@ -262,6 +313,13 @@ export function intakeFigures(results: unknown): Figure[] {
     figures.push({ figure: `${name}: alerts/s`, value: run.perSecond, unit: '/s', better: 'higher' });
     figures.push({ figure: `${name}: p50`, value: run.p50ms, unit: 'ms', better: 'lower' });
     figures.push({ figure: `${name}: p99`, value: run.p99ms, unit: 'ms', better: 'lower' });
+    if (run.cpuMsBench !== undefined)
+      figures.push({
+        figure: `${name}: CPU per alert, all processes`,
+        value: round(run.cpuMsBench + (run.cpuMsSender ?? 0) + (run.cpuMsServer ?? 0), 2),
+        unit: 'ms',
+        better: 'lower',
+      });
   }
   for (const [key, label] of [
     ['distinctTargets', 'distinct targets'],

@@ -8,6 +8,7 @@ import { PayloadError, parseJson, parseWebhook } from './alert-payload';
 import { AuthError, webhookAuthenticator } from './auth';
 import { HttpError, sendJson, type RequestContext } from './http';
 import { deliverBatch } from './intake';
+import { RecentIncidents } from './recent-incidents';
 
 // Room for one alert's labels, annotations and URLs; Alertmanager's are far smaller in practice.
 const BYTES_PER_ALERT = 16 * 1024;
@@ -37,7 +38,7 @@ function rejectReason(error: unknown): string {
   return 'internal';
 }
 
-function intakeHandler(deps: ReceiverDeps, source: 'alertmanager' | 'grafana') {
+function intakeHandler(deps: ReceiverDeps, source: 'alertmanager' | 'grafana', recent: RecentIncidents) {
   const authenticate = webhookAuthenticator(deps.config.receiver);
   const maxAlerts = deps.config.receiver.maxAlerts;
   return async (ctx: RequestContext): Promise<void> => {
@@ -53,6 +54,7 @@ function intakeHandler(deps: ReceiverDeps, source: 'alertmanager' | 'grafana') {
           catalog: deps.catalog,
           metrics: deps.metrics,
           temporalTimeoutMs: deps.temporalTimeoutMs ?? DEFAULT_TEMPORAL_TIMEOUT_MS,
+          recent,
         },
         batch,
         source,
@@ -95,6 +97,8 @@ function intakeHandler(deps: ReceiverDeps, source: 'alertmanager' | 'grafana') {
 }
 
 export const alertIntakeRoutes: RouteModule = (router, deps) => {
-  router.add('POST', '/v1/alerts/alertmanager', intakeHandler(deps, 'alertmanager'));
-  router.add('POST', '/v1/alerts/grafana', intakeHandler(deps, 'grafana'));
+  // One per receiver: both sources name the same incidents.
+  const recent = new RecentIncidents();
+  router.add('POST', '/v1/alerts/alertmanager', intakeHandler(deps, 'alertmanager', recent));
+  router.add('POST', '/v1/alerts/grafana', intakeHandler(deps, 'grafana', recent));
 };

@@ -1,18 +1,17 @@
 // Hands each alert of a webhook to Temporal: routed to its runbook, then a signal-with-start of
 // the incident (firing) or a signal to the running incident (resolved). The incident id comes from
 // the runbook and the target, so repeats, group changes, retries and HA duplicates all land on the
-// one running incident.
+// one running incident. A firing alert for an incident this receiver recently started or joined is
+// first tried as a plain signal, falling back to signal-with-start when that incident has closed.
 import type { Client } from '@temporalio/client';
 import {
   TypedSearchAttributes,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
-  WorkflowNotFoundError,
   encodeWorkflowIdConflictPolicy,
   encodeWorkflowIdReusePolicy,
 } from '@temporalio/common';
 import { encodeUnifiedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
-import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config';
 import { GRPC, grpcCode } from '../grpc-status';
@@ -29,6 +28,8 @@ import {
 import { identityAttributes, progressAttributes } from '../workflows/search-attributes';
 import type { ReceiverMetrics } from './metrics';
 import type { WebhookBatch } from './alert-payload';
+import { encodeIncidentInput, encodeNotification } from './incident-payloads';
+import type { RecentIncidents } from './recent-incidents';
 
 const log = logger('intake');
 
@@ -57,6 +58,8 @@ export interface IntakeDeps {
   metrics: ReceiverMetrics;
   /** Deadline of each Temporal call. */
   temporalTimeoutMs: number;
+  /** Incidents this receiver recently started or joined (one per receiver, kept across webhooks). */
+  recent: RecentIncidents;
 }
 
 export interface IntakeReport {
@@ -96,8 +99,8 @@ async function signalWithStart(
     ),
     ...progressAttributes('detect', 'open'),
   ]);
-  const inputPayloads = await encodeToPayloads(converter, input);
-  const signalPayloads = await encodeToPayloads(converter, notification);
+  const inputPayloads = await encodeIncidentInput(converter, input);
+  const signalPayloads = await encodeNotification(converter, notification);
   // The raw call rather than client.workflow.signalWithStart: only the service's response says
   // whether this call started the incident (`started`) or signalled the one already running.
   const response = await client.connection.withDeadline(Date.now() + deps.temporalTimeoutMs, () =>
@@ -120,20 +123,33 @@ async function signalWithStart(
   return response.started === true;
 }
 
+/**
+ * Signals the incident's current run (no run id: the run signal-with-start would reach too); false
+ * when no incident with that id is running. The raw call, as for signal-with-start, spares the
+ * SDK's handle and interceptor layers on every alert.
+ */
 async function signalRunning(
   deps: IntakeDeps,
   workflowId: string,
   notification: AlertNotification,
 ): Promise<boolean> {
-  const { client } = deps;
+  const { client, config } = deps;
+  const payloads = await encodeNotification(client.options.loadedDataConverter, notification);
   try {
     await client.connection.withDeadline(Date.now() + deps.temporalTimeoutMs, () =>
-      client.workflow.getHandle(workflowId).signal(alertSignal, notification),
+      client.workflowService.signalWorkflowExecution({
+        namespace: config.temporal.namespace,
+        identity: client.options.identity,
+        requestId: randomUUID(),
+        workflowExecution: { workflowId },
+        signalName: alertSignal.name,
+        input: { payloads },
+      }),
     );
     return true;
   } catch (error) {
-    // Signalling a closed or unknown workflow: a resolution never opens an incident.
-    if (error instanceof WorkflowNotFoundError) return false;
+    // Closed or unknown: a resolution never opens an incident; a firing alert falls back.
+    if (grpcCode(error) === GRPC.NOT_FOUND) return false;
     throw error;
   }
 }
@@ -214,13 +230,27 @@ export async function deliverBatch(
       ...(batch.groupKey ? { groupKey: batch.groupKey } : {}),
       receivedAt,
     };
-    const operation = p.alert.status === 'firing' ? 'signal_with_start' : 'signal';
+    let operation: 'signal' | 'signal_with_start' = 'signal';
     try {
       if (p.alert.status === 'firing') {
+        // A repeat for an incident seen running: the notification alone, as signal-with-start
+        // would deliver it to the running incident; a closed one falls through to start anew.
+        if (deps.recent.has(workflowId)) {
+          if (await signalRunning(deps, workflowId, notification)) {
+            deps.recent.add(workflowId);
+            p.result.outcome = 'joined';
+            return;
+          }
+          deps.recent.delete(workflowId);
+        }
+        operation = 'signal_with_start';
         const started = await signalWithStart(deps, workflowId, p.input as IncidentInput, notification);
+        deps.recent.add(workflowId);
         p.result.outcome = started ? 'started' : 'joined';
       } else {
         const reached = await signalRunning(deps, workflowId, notification);
+        // A resolved incident soon closes: its next firing alert goes straight to signal-with-start.
+        deps.recent.delete(workflowId);
         p.result.outcome = reached ? 'resolved' : 'resolved-no-incident';
       }
     } catch (error) {

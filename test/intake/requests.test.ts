@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { createActivities } from '../../src/activities';
 import type { Receiver } from '../../src/receiver';
+import { loadRunbooks } from '../../src/runbooks/catalog';
 import { incidentWorkflowId, type AlertNotification, type IncidentInput } from '../../src/workflows/contract';
 import {
   SA_ALERTNAME,
@@ -338,9 +339,16 @@ describe('alert intake requests', () => {
     const input = JSON.parse(
       Buffer.from(started?.input?.payloads?.[0]?.data ?? []).toString('utf8'),
     ) as IncidentInput;
-    assert.equal(input.targetKey, weird);
-    assert.equal(input.incidentId, id);
-    assert.equal(input.triggeredBy, 'alertmanager:rebound');
+    // The receiver builds these bytes itself (src/receiver/incident-payloads.ts): the workflow reads
+    // back exactly the input, runbook snapshot and all.
+    assert.deepEqual(input, {
+      incidentId: id,
+      targetKey: weird,
+      snapshot: loadRunbooks(config.runbooks.dir).runbooks[0],
+      dryRun: false,
+      triggeredBy: 'alertmanager:rebound',
+      safetyScope: taskQueue,
+    });
     const attributes = decodeTypedSearchAttributes(started?.searchAttributes?.indexedFields);
     assert.equal(attributes.get(SA_RUNBOOK), RUNBOOK);
     assert.equal(attributes.get(SA_TARGET), weird.slice(0, 256));
@@ -448,6 +456,76 @@ describe('alert intake requests', () => {
     );
     assert.ok(metricValue(metrics, 'rebound_webhook_duration_seconds_count', { source: 'grafana' }) >= 1);
     assert.match(metrics, /# TYPE rebound_temporal_errors_total counter/);
+  });
+
+  it('sends a repeat to the incident it saw running as a plain signal, and starts a new one once that closed', async () => {
+    // Which calls reach the (real) server: the cached path is a signal, the fallback a signal-with-start.
+    // The service's method types carry gRPC descriptors besides the call; only the call is wrapped.
+    const service = client.workflowService as unknown as Record<string, (request: unknown) => unknown>;
+    const calls: string[] = [];
+    const originals: Record<string, (request: unknown) => unknown> = {};
+    for (const [method, name] of [
+      ['signalWorkflowExecution', 'signal'],
+      ['signalWithStartWorkflowExecution', 'signalWithStart'],
+    ] as const) {
+      const original = service[method] as (request: unknown) => unknown;
+      originals[method] = original;
+      service[method] = (request) => {
+        calls.push(name);
+        return original.call(service, request);
+      };
+    }
+    const instance = `repeat-${suffix}`;
+    const id = incidentWorkflowId(RUNBOOK, instance);
+    const mk = (status: string, fingerprint: string): Record<string, unknown> =>
+      alert({ status, fingerprint }, { instance });
+    const outcomes = async (alerts: unknown[]): Promise<Array<string | undefined>> => {
+      calls.length = 0;
+      const answer = await send(payload({}, alerts));
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      return answer.body.alerts?.map((a) => a.outcome) ?? [];
+    };
+    const fingerprints = async (): Promise<string[]> =>
+      ((await signalsOf(client.workflow.getHandle(id))) as AlertNotification[]).map(
+        (n) => `${n.alert.status} ${n.alert.fingerprint}`,
+      );
+    try {
+      // No worker: the incident stays open, and its history shows every notification it got.
+      assert.deepEqual(await outcomes([mk('firing', 'f1')]), ['started']);
+      assert.deepEqual(calls, ['signalWithStart']);
+      assert.deepEqual(await outcomes([mk('firing', 'f2'), mk('firing', 'f3')]), ['joined', 'joined']);
+      assert.deepEqual(calls, ['signal', 'signal']);
+      assert.deepEqual(await fingerprints(), ['firing f1', 'firing f2', 'firing f3']);
+
+      // Closed behind the receiver's back: the cached signal finds nothing, a new incident starts
+      // in the same call, and the next alert of the webhook joins it.
+      await client.workflow.getHandle(id).terminate('closed behind the receiver');
+      assert.deepEqual(await outcomes([mk('firing', 'f4'), mk('firing', 'f5')]), ['started', 'joined']);
+      assert.deepEqual(calls, ['signal', 'signalWithStart', 'signal']);
+      assert.equal(await executionCount(client, id), 2);
+      assert.deepEqual(await fingerprints(), ['firing f4', 'firing f5']);
+
+      // Firing then resolved in one webhook arrive in that order; after a resolution the next
+      // firing alert goes by signal-with-start again (the incident is expected to close).
+      assert.deepEqual(await outcomes([mk('firing', 'f6'), mk('resolved', 'r7')]), ['joined', 'resolved']);
+      assert.deepEqual(calls, ['signal', 'signal']);
+      assert.deepEqual(await outcomes([mk('firing', 'f8')]), ['joined']);
+      assert.deepEqual(calls, ['signalWithStart']);
+      assert.deepEqual(await fingerprints(), [
+        'firing f4',
+        'firing f5',
+        'firing f6',
+        'resolved r7',
+        'firing f8',
+      ]);
+      assert.equal(await executionCount(client, id), 2);
+    } finally {
+      Object.assign(service, originals);
+      await client.workflow
+        .getHandle(id)
+        .terminate('test done')
+        .catch(() => undefined);
+    }
   });
 
   it('rebound alert fire sends a test alert and prints what became of it', async () => {
