@@ -119,9 +119,17 @@ export function createGuardActivities(config: Config, client: () => Client): Gua
               action: input.action,
               policy: budgetPolicy(config),
               requestedAtMs: Date.now(),
+              ...(input.restamp ? { restamp: true } : {}),
             },
           ],
-          updateId: updateId(['consume', String(input.round ?? 0), input.key]),
+          // The run id too: an incident reset to before this step asks anew rather than getting the
+          // answer its earlier run got (which a refund may have taken back).
+          updateId: updateId([
+            'consume',
+            String(input.round ?? 0),
+            input.key,
+            Context.current().info.workflowExecution?.runId ?? '',
+          ]),
           startWorkflowOperation: new WithStartWorkflowOperation(BUDGET_WORKFLOW_TYPE, {
             workflowId: budgetWorkflowId(input.scope, input.resource),
             taskQueue: Context.current().info.taskQueue,
@@ -139,7 +147,11 @@ export function createGuardActivities(config: Config, client: () => Client): Gua
             .workflow.getHandle(budgetWorkflowId(input.scope, input.resource))
             .executeUpdate(refundBudgetUpdate, {
               args: [{ key: input.key }],
-              updateId: updateId(['refund', input.key]),
+              updateId: updateId([
+                'refund',
+                input.key,
+                Context.current().info.workflowExecution?.runId ?? '',
+              ]),
             }),
         );
       } catch (error) {

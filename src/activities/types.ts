@@ -244,6 +244,8 @@ export interface ConsumeInput {
    * budget must decide anew (an update id that was answered returns its first answer forever).
    */
   round?: number;
+  /** The key is already counted: move its action's time to now (see RESTAMP_AFTER_MS). */
+  restamp?: boolean;
   incidentId: string;
   stepId: string;
   action: string;

@@ -5,9 +5,18 @@
 // Also what `rebound runbooks plan` can know of a code runbook before it runs: the steps it names.
 import { builtinModules } from 'node:module';
 import path from 'node:path';
-import ts from 'typescript';
+import type ts from 'typescript';
 import { RUNBOOK_API_PATH, RUNBOOK_API_SPECIFIER } from './code-runbook';
 import type { RunbookProblem } from './validate';
+
+/**
+ * The TypeScript compiler, loaded on first use: it is only needed to lint code runbooks, and loading
+ * it cost every `rebound` command, the receiver and the worker about 0.2 s at start.
+ */
+function typescript(): typeof ts {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily on purpose (above)
+  return require('typescript') as typeof ts;
+}
 
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
@@ -33,10 +42,10 @@ const FORBIDDEN_MEMBERS: Record<string, string> = {
   'Math.random': 'not deterministic: a replay would take another path',
 };
 
-const COMPILER_OPTIONS: ts.CompilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.ESNext,
-  moduleResolution: ts.ModuleResolutionKind.Bundler,
+const compilerOptions = (): ts.CompilerOptions => ({
+  target: typescript().ScriptTarget.ES2022,
+  module: typescript().ModuleKind.ESNext,
+  moduleResolution: typescript().ModuleResolutionKind.Bundler,
   lib: ['lib.es2022.d.ts'],
   types: ['node'],
   strict: true,
@@ -46,7 +55,7 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
   isolatedModules: true,
   esModuleInterop: true,
   paths: { [RUNBOOK_API_SPECIFIER]: [RUNBOOK_API_PATH] },
-};
+});
 
 function position(sf: ts.SourceFile, pos: number): { line: number; column: number } {
   const lc = sf.getLineAndCharacterOfPosition(pos);
@@ -69,22 +78,25 @@ export function determinismProblems(file: string, sf: ts.SourceFile): RunbookPro
   };
   const visit = (node: ts.Node): void => {
     if (
-      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      (typescript().isImportDeclaration(node) || typescript().isExportDeclaration(node)) &&
       node.moduleSpecifier &&
-      ts.isStringLiteral(node.moduleSpecifier) &&
+      typescript().isStringLiteral(node.moduleSpecifier) &&
       node.moduleSpecifier.text !== RUNBOOK_API_SPECIFIER
     )
       report(node.moduleSpecifier, importProblem(node.moduleSpecifier.text));
-    else if (ts.isImportEqualsDeclaration(node))
+    else if (typescript().isImportEqualsDeclaration(node))
       report(node, 'import = require() is not allowed in a runbook');
-    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword)
+    else if (
+      typescript().isCallExpression(node) &&
+      node.expression.kind === typescript().SyntaxKind.ImportKeyword
+    )
       report(node, 'dynamic import() is not allowed in a runbook');
-    else if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression)) {
+    else if (typescript().isPropertyAccessExpression(node) && typescript().isIdentifier(node.expression)) {
       const why = FORBIDDEN_MEMBERS[`${node.expression.text}.${node.name.text}`];
       if (why) report(node, `${node.expression.text}.${node.name.text}: ${why}`);
     } else if (
-      ts.isNewExpression(node) &&
-      ts.isIdentifier(node.expression) &&
+      typescript().isNewExpression(node) &&
+      typescript().isIdentifier(node.expression) &&
       node.expression.text === 'Date' &&
       (node.arguments?.length ?? 0) === 0
     )
@@ -92,16 +104,19 @@ export function determinismProblems(file: string, sf: ts.SourceFile): RunbookPro
         node,
         'new Date() reads the clock: a runbook is replayed, so it must decide the same way every time',
       );
-    else if (ts.isIdentifier(node) && Object.prototype.hasOwnProperty.call(FORBIDDEN_GLOBALS, node.text)) {
+    else if (
+      typescript().isIdentifier(node) &&
+      Object.prototype.hasOwnProperty.call(FORBIDDEN_GLOBALS, node.text)
+    ) {
       const parent = node.parent;
       const isName =
-        (ts.isPropertyAccessExpression(parent) && parent.name === node) ||
-        (ts.isPropertyAssignment(parent) && parent.name === node) ||
-        (ts.isMethodDeclaration(parent) && parent.name === node) ||
-        ts.isImportSpecifier(parent);
+        (typescript().isPropertyAccessExpression(parent) && parent.name === node) ||
+        (typescript().isPropertyAssignment(parent) && parent.name === node) ||
+        (typescript().isMethodDeclaration(parent) && parent.name === node) ||
+        typescript().isImportSpecifier(parent);
       if (!isName) report(node, `${node.text}: ${FORBIDDEN_GLOBALS[node.text]}`);
     }
-    ts.forEachChild(node, visit);
+    typescript().forEachChild(node, visit);
   };
   visit(sf);
   return problems;
@@ -113,9 +128,9 @@ export function determinismProblems(file: string, sf: ts.SourceFile): RunbookPro
  */
 export function lintCodeRunbooks(fullPaths: string[], shown: (fullPath: string) => string): RunbookProblem[] {
   if (fullPaths.length === 0) return [];
-  const program = ts.createProgram(
+  const program = typescript().createProgram(
     fullPaths.map((p) => path.resolve(p)),
-    COMPILER_OPTIONS,
+    compilerOptions(),
   );
   const problems: RunbookProblem[] = [];
   for (const fullPath of fullPaths) {
@@ -128,7 +143,7 @@ export function lintCodeRunbooks(fullPaths: string[], shown: (fullPath: string) 
       problems.push({
         file,
         ...at,
-        message: `TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+        message: `TS${d.code}: ${typescript().flattenDiagnosticMessageText(d.messageText, '\n')}`,
       });
     }
     problems.push(...determinismProblems(file, sf));
@@ -156,23 +171,29 @@ const API_STEPS: Record<string, string> = {
 
 /** The steps a code runbook's source names (`rb.step('container.restart', …)`, `rb.approval(…)`), in source order. */
 export function referencedSteps(text: string, file = 'runbook.ts'): ReferencedStep[] {
-  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  const sf = typescript().createSourceFile(
+    file,
+    text,
+    typescript().ScriptTarget.ES2022,
+    true,
+    typescript().ScriptKind.TS,
+  );
   const found: ReferencedStep[] = [];
   const idOf = (node: ts.Expression | undefined): string | undefined => {
-    if (!node || !ts.isObjectLiteralExpression(node)) return undefined;
+    if (!node || !typescript().isObjectLiteralExpression(node)) return undefined;
     for (const p of node.properties)
-      if (ts.isPropertyAssignment(p) && ts.isIdentifier(p.name) && p.name.text === 'id') {
-        if (ts.isStringLiteralLike(p.initializer)) return p.initializer.text;
-        if (ts.isTemplateExpression(p.initializer)) return p.initializer.getText(sf).slice(1, -1);
+      if (typescript().isPropertyAssignment(p) && typescript().isIdentifier(p.name) && p.name.text === 'id') {
+        if (typescript().isStringLiteralLike(p.initializer)) return p.initializer.text;
+        if (typescript().isTemplateExpression(p.initializer)) return p.initializer.getText(sf).slice(1, -1);
       }
     return undefined;
   };
   const visit = (node: ts.Node): void => {
-    if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
+    if (typescript().isCallExpression(node) && typescript().isPropertyAccessExpression(node.expression)) {
       const method = node.expression.name.text;
       const line = position(sf, node.getStart(sf)).line;
       const [first, second, third] = node.arguments;
-      if (method === 'step' && first && ts.isStringLiteralLike(first)) {
+      if (method === 'step' && first && typescript().isStringLiteralLike(first)) {
         const id = idOf(third);
         found.push({ type: first.text, ...(id ? { id } : {}), line });
       } else if (API_STEPS[method] && node.expression.expression.getText(sf) !== 'Promise') {
@@ -180,7 +201,7 @@ export function referencedSteps(text: string, file = 'runbook.ts'): ReferencedSt
         found.push({ type: API_STEPS[method], ...(id ? { id } : {}), line });
       }
     }
-    ts.forEachChild(node, visit);
+    typescript().forEachChild(node, visit);
   };
   visit(sf);
   return found;

@@ -56,6 +56,8 @@ export interface BudgetRequest {
   policy: BudgetPolicy;
   /** The caller's wall-clock time when it asked (ms since the epoch). */
   requestedAtMs?: number;
+  /** When the key is already counted, its action's time becomes the later of now and requestedAtMs. */
+  restamp?: boolean;
 }
 
 export type BudgetAnswer =

@@ -95,8 +95,14 @@ export async function targetBudget(input: BudgetInput): Promise<BudgetStatus> {
       policy = request.policy;
       prune();
       const earlier = actions.find((a) => a.key === request.key);
-      if (earlier)
+      if (earlier) {
+        if (request.restamp) {
+          const at = Math.max(nowMs(), request.requestedAtMs ?? 0, Date.parse(earlier.at));
+          earlier.at = new Date(at).toISOString();
+          actions.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+        }
         return { allowed: true, remaining: Math.max(0, policy.max - actions.length), used: actions.length };
+      }
       // An update may run in a workflow task whose time lags the caller's: take the later clock, or a
       // caller past its backoff would be told to back off again and again.
       const now = Math.max(nowMs(), request.requestedAtMs ?? 0);

@@ -2,11 +2,21 @@
 // and, for the notification storm, a real Docker engine and container.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { createDockerActivities } from '../../src/activities/docker';
 import type { StepInput } from '../../src/activities/types';
-import { controlStatusQuery, controlWorkflowId } from '../../src/workflows/guard-contract';
+import {
+  BUDGET_WORKFLOW_TYPE,
+  budgetStatusQuery,
+  budgetWorkflowId,
+  consumeBudgetUpdate,
+  controlStatusQuery,
+  controlWorkflowId,
+  refundBudgetUpdate,
+  type BudgetRequest,
+} from '../../src/workflows/guard-contract';
 import type { IncidentState } from '../../src/workflows/contract';
+import type { targetBudget } from '../../src/workflows/guard-workflows';
 import type { incident } from '../../src/workflows/incident';
 import {
   buildBusyboxImage,
@@ -165,6 +175,62 @@ async function budgetQuestions(
   ).length;
   return { events: events.length, asks };
 }
+
+describe('budget counts asked alongside admission', () => {
+  it('a count is re-stamped to when the step acts, and a refund that empties the budget ends it', async () => {
+    const taskQueue = uniqueTaskQueue('budget-refund');
+    const policy = {
+      max: 3,
+      windowMs: 3_600_000,
+      backoffMs: 60_000,
+      backoffCoefficient: 2,
+      maxBackoffMs: 600_000,
+    };
+    const workflowId = budgetWorkflowId(taskQueue, 'docker:local/web');
+    const ask = (key: string, extra: Partial<BudgetRequest> = {}, updateId = `${key}-${Math.random()}`) =>
+      client.workflow.executeUpdateWithStart(consumeBudgetUpdate, {
+        args: [{ key, incidentId: 'i1', stepId: 'restart', action: 'container.restart', policy, ...extra }],
+        updateId,
+        startWorkflowOperation: new WithStartWorkflowOperation(BUDGET_WORKFLOW_TYPE, {
+          workflowId,
+          taskQueue,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          args: [{ resource: 'docker:local/web' }],
+        }),
+      });
+    await withWorker({ taskQueue, activities: new TestActivities().activities() }, async () => {
+      const first = await ask('k1', { requestedAtMs: Date.now() });
+      assert.equal(first.allowed, true);
+      const handle = client.workflow.getHandle<typeof targetBudget>(workflowId);
+      const before = (await handle.query(budgetStatusQuery)).actions;
+      assert.equal(before.length, 1);
+      // Asked again for the same key with restamp: still one action, its time moved to the asker's
+      // (a clock 2 minutes ahead here, so the move cannot be mistaken for the time a test takes).
+      const again = await ask('k1', { restamp: true, requestedAtMs: Date.now() + 120_000 });
+      assert.deepEqual(again, { allowed: true, remaining: 2, used: 1 });
+      const after = (await handle.query(budgetStatusQuery)).actions;
+      assert.equal(after.length, 1);
+      assert.ok(
+        Date.parse(after[0]?.at ?? '') >= Date.parse(before[0]?.at ?? '') + 100_000,
+        `re-stamped: ${before[0]?.at} -> ${after[0]?.at}`,
+      );
+      // Without restamp a repeat of the key changes nothing.
+      await ask('k1', { requestedAtMs: Date.now() + 500_000 });
+      assert.equal((await handle.query(budgetStatusQuery)).actions[0]?.at, after[0]?.at);
+
+      // A refund of another key takes nothing; the key's own refund empties the budget, which ends.
+      assert.deepEqual(await handle.executeUpdate(refundBudgetUpdate, { args: [{ key: 'other' }] }), {
+        refunded: false,
+      });
+      assert.deepEqual(await handle.executeUpdate(refundBudgetUpdate, { args: [{ key: 'k1' }] }), {
+        refunded: true,
+      });
+      const ended = await handle.result();
+      assert.deepEqual(ended.actions, []);
+      assert.equal(ended.remaining, 3);
+    });
+  });
+});
 
 describe('budget backoff ends', () => {
   it('three alerts for one target within the backoff: each later incident waits its backoff once, then acts', async () => {

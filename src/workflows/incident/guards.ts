@@ -18,6 +18,7 @@
 // the kill-switch workflow's updates; the patch id 'safety-guards'; IncidentInput.safetyScope; the
 // timeline kind 'safety'; guard-contract.ts (imported by activities and the CLI).
 import {
+  CancellationScope,
   ParentClosePolicy,
   condition,
   patched,
@@ -62,6 +63,12 @@ export const FRESH_CHECK_MS = 2_000;
  * budget counted for a step that may not act is taken back.
  */
 const PATCH_BUDGET_WITH_ADMISSION = 'budget-with-admission';
+/**
+ * When admission answers this long (workflow time) after the budget counted the step, the count's
+ * time is moved to when the step acts: a slow admission (retries, a kill-switch backlog) must not
+ * let the next incident's backoff run from a moment long before the action.
+ */
+const RESTAMP_AFTER_MS = 1_000;
 /** How many times one step waits for a target's budget backoff before it escalates. */
 const MAX_BUDGET_WAITS = 5;
 
@@ -150,26 +157,45 @@ async function guardsOverlapped(
   const admitted = settle(guardActivities.safetyAdmit(admitInput(run, selection.resources)));
   const lockedThenCounted = settle(
     (async () => {
-      const held = alreadyHeld || (await tryLock(run, resource)).held;
-      if (!held) return { held, takenNow: false };
-      const counted = await guardActivities.budgetConsume(consumeInput(run, step, resource, 0));
-      return { held, takenNow: !alreadyHeld, counted };
+      const takenNow = !alreadyHeld && (await tryLock(run, resource)).held;
+      if (!alreadyHeld && !takenNow) return { held: false, takenNow };
+      const counted = await settle(guardActivities.budgetConsume(consumeInput(run, step, resource, 0)));
+      return { held: true, takenNow, counted, countedAtMs: nowMs() };
     })(),
   );
   const [admission, lock] = await Promise.all([admitted, lockedThenCounted]);
-  const answer = admission.ok ? admission.value : undefined;
-  if (answer?.decision !== 'act') {
-    if (lock.ok && lock.value.counted?.allowed) await refundBudget(run, step, resource);
-    if (lock.ok && lock.value.takenNow) await releaseLock(run, resource, 'the step does not act');
+  const answeredAtMs = nowMs();
+  if (!admission.ok || admission.value.decision !== 'act') {
+    // Held back, or admission failed: the step keeps nothing its guards took, even when the
+    // incident is being cancelled (a count left behind would hold back the next incident).
+    await CancellationScope.nonCancellable(async () => {
+      if (lock.ok && lock.value.counted?.ok && lock.value.counted.value.allowed)
+        await refundBudget(run, step, resource);
+      if (lock.ok && lock.value.takenNow) await releaseLock(run, resource, 'the step does not act');
+    });
   }
   if (!admission.ok) throw admission.error;
+  if (!lock.ok) throw lock.error;
   const { lockWaitMs } = admission.value;
   const decided = admissionVerdict(run, step, rec, admission.value, selection.containers);
   if (decided) return decided;
-  const { held, counted } = unsettle(lock);
-  if (!held && !(await acquireLock(run, resource, lockWaitMs)))
-    return lockStayedBusy(rec, resource, lockWaitMs);
-  const spent = await spendBudget(run, step, rec, resource, counted);
+  const { held, counted, countedAtMs } = lock.value;
+  if (!held) {
+    if (!(await acquireLock(run, resource, lockWaitMs))) return lockStayedBusy(rec, resource, lockWaitMs);
+    return (await spendBudget(run, step, rec, resource)) ?? { kind: 'act', containers: selection.containers };
+  }
+  let answer = counted ? unsettle(counted) : undefined;
+  let round = 0;
+  if (answer?.allowed && countedAtMs !== undefined && answeredAtMs - countedAtMs > RESTAMP_AFTER_MS) {
+    // Admission answered well after the count: the action's time moves to now, so the next
+    // incident's backoff and the window run from when this step acts, not from when it asked.
+    round = 1;
+    answer = await guardActivities.budgetConsume({
+      ...consumeInput(run, step, resource, round),
+      restamp: true,
+    });
+  }
+  const spent = await spendBudget(run, step, rec, resource, answer, round);
   return spent ?? { kind: 'act', containers: selection.containers };
 }
 
@@ -224,14 +250,19 @@ function budgetKey(run: RunningIncident, step: Step, resource: string): string {
 /** Takes back the action this step counted on a resource; a failure leaves it counted (the safe side). */
 async function refundBudget(run: RunningIncident, step: Step, resource: string): Promise<void> {
   try {
-    await guardActivities.budgetRefund({
+    const { refunded } = await guardActivities.budgetRefund({
       scope: run.guardScope,
       resource,
       key: budgetKey(run, step, resource),
       incidentId: run.state.incidentId,
       stepId: step.id,
     });
-    run.note('safety', `budget for ${resource}: the count for ${step.id} taken back, it does not act`);
+    run.note(
+      'safety',
+      refunded
+        ? `budget for ${resource}: the count for ${step.id} taken back, it does not act`
+        : `budget for ${resource}: nothing counted for ${step.id} to take back`,
+    );
   } catch (error) {
     run.note(
       'safety',
@@ -287,11 +318,12 @@ async function spendBudget(
   rec: StepRecord,
   resource: string,
   firstAnswer?: BudgetAnswer,
+  firstRound = 0,
 ): Promise<GuardVerdict | undefined> {
   const state = run.state;
-  for (let round = 0; ; round += 1) {
+  for (let round = firstRound; ; round += 1) {
     const answer =
-      round === 0 && firstAnswer
+      round === firstRound && firstAnswer
         ? firstAnswer
         : await guardActivities.budgetConsume(consumeInput(run, step, resource, round));
     if (answer.allowed) {
