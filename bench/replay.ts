@@ -138,6 +138,9 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
+/** The project's runbooks, whose code runbooks the recorded code runbook histories ran. */
+const RUNBOOKS_DIR = path.resolve(__dirname, '../runbooks');
+
 export async function replayBench(ctx: BenchContext): Promise<void> {
   const dir = path.resolve(__dirname, '../test/histories');
   const all = readdirSync(dir)
@@ -177,7 +180,7 @@ export async function replayBench(ctx: BenchContext): Promise<void> {
       'replay(), bundling on each call',
       few,
       few.length,
-      await timed(async () => check(await replay(few))),
+      await timed(async () => check(await replay(few, { runbooksDir: RUNBOOKS_DIR }))),
     ),
   );
 
