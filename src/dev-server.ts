@@ -1,12 +1,12 @@
 // The embedded default: a Temporal CLI dev server with its state in a SQLite file, Rebound's search
 // attributes registered and the namespace retention set. Used by `rebound dev` and the test harness.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
+import { privateDir } from './private-dir';
 import { SEARCH_ATTRIBUTES } from './workflows/search-attributes';
 
 export interface DevServerOptions {
@@ -39,21 +39,6 @@ export interface DevServer {
   kill(): void;
   /** Resolves when the server process exits by itself or is stopped. */
   exited: Promise<number | null>;
-}
-
-/** Creates a directory (and its parents) that only its owner can enter: 0700, also when it exists. */
-export function privateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // Only a directory of one's own is tightened, never a shared one: /tmp is root's own, so for a
-  // process running as root the owner alone does not tell (a sticky or world-writable directory,
-  // the temp directory itself or a filesystem root is left as it is).
-  const stat = statSync(dir);
-  const resolved = path.resolve(dir);
-  const shared =
-    (stat.mode & 0o1002) !== 0 ||
-    resolved === path.resolve(os.tmpdir()) ||
-    resolved === path.parse(resolved).root;
-  if (!shared && stat.uid === process.getuid?.()) chmodSync(dir, 0o700);
 }
 
 /** A free TCP port on loopback. */

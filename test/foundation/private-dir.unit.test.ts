@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { privateDir } from '../../src/dev-server';
+import { privateDir } from '../../src/private-dir';
 
 const mode = (dir: string): number => statSync(dir).mode & 0o7777;
 
